@@ -1,0 +1,51 @@
+# Small helpers so that each module folder owns a short CMakeLists.txt.
+
+# s2v_add_library(name [TORCH] SOURCES ... [PUBLIC_LIBS ...] [PRIVATE_LIBS ...])
+# Include root is the repository root: headers are included as "models/wan/dit_s2v.h".
+function(s2v_add_library name)
+  cmake_parse_arguments(A "TORCH" "" "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  add_library(${name} STATIC ${A_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  target_link_libraries(${name} PUBLIC ${A_PUBLIC_LIBS} PRIVATE ${A_PRIVATE_LIBS} s2v_warnings)
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  if(A_TORCH)
+    s2v_use_torch(${name})
+  endif()
+endfunction()
+
+# s2v_add_test(name [TORCH] SOURCES ... LIBS ... [TIMEOUT s] [LABELS ...])
+# Every test is a Qt Test executable run by ctest from the build directory. Tests find
+# ../shared/testdata through S2V_SHARED_DIR (default: the folder beside the repository).
+set(S2V_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "The shared/ folder with testdata")
+function(s2v_add_test name)
+  cmake_parse_arguments(A "TORCH" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  set_target_properties(${name} PROPERTIES AUTOMOC ON)
+  target_link_libraries(${name} PRIVATE ${A_LIBS} Qt6::Core Qt6::Test s2v_warnings)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests)
+  target_compile_definitions(${name} PRIVATE
+    S2V_SHARED_DIR="${S2V_SHARED_DIR}" S2V_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    S2V_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(A_TORCH)
+    s2v_use_torch(${name})
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 600)
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${A_TIMEOUT}
+    ENVIRONMENT "QT_QPA_PLATFORM=offscreen;S2V_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    LABELS "${A_LABELS}")
+endfunction()
+
+# s2v_add_subdirectories(): add every direct sub-folder that has a CMakeLists.txt, in name order.
+# Module owners add a folder without touching the parent list.
+function(s2v_add_subdirectories)
+  file(GLOB children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
+       ${CMAKE_CURRENT_SOURCE_DIR}/*/CMakeLists.txt)
+  list(SORT children)
+  foreach(child ${children})
+    get_filename_component(dir ${child} DIRECTORY)
+    add_subdirectory(${dir})
+  endforeach()
+endfunction()

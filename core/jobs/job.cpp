@@ -1,0 +1,149 @@
+#include "core/jobs/job.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "models/base/error.h"
+
+namespace s2v::jobs {
+
+const char* to_string(JobState s) {
+  switch (s) {
+    case JobState::Queued: return "queued";
+    case JobState::Running: return "running";
+    case JobState::Done: return "done";
+    case JobState::Failed: return "failed";
+    case JobState::Cancelled: return "cancelled";
+    case JobState::Interrupted: return "interrupted";
+  }
+  return "queued";
+}
+
+JobState job_state_from_string(const std::string& s) {
+  for (JobState st : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed,
+                      JobState::Cancelled, JobState::Interrupted})
+    if (s == to_string(st)) return st;
+  throw Error("unknown job state '" + s + "'", ErrorKind::Corrupt);
+}
+
+nlohmann::json to_json(const JobRecord& r) {
+  return {{"id", r.id},
+          {"kind", r.spec.kind},
+          {"title", r.spec.title},
+          {"params", r.spec.params},
+          {"requested_output", r.spec.output},
+          {"state", to_string(r.state)},
+          {"fraction", r.fraction},
+          {"stage", r.stage},
+          {"error", r.error},
+          {"output", r.output},
+          {"created_ms", r.created_ms},
+          {"updated_ms", r.updated_ms},
+          {"attempts", r.attempts}};
+}
+
+JobRecord record_from_json(const nlohmann::json& j) {
+  JobRecord r;
+  r.id = j.at("id").get<std::string>();
+  r.spec.kind = j.at("kind").get<std::string>();
+  r.spec.title = j.value("title", r.spec.kind);
+  r.spec.params = j.value("params", nlohmann::json::object());
+  r.spec.output = j.value("requested_output", std::string());
+  r.state = job_state_from_string(j.value("state", std::string("queued")));
+  r.fraction = j.value("fraction", 0.0);
+  r.stage = j.value("stage", std::string());
+  r.error = j.value("error", std::string());
+  r.output = j.value("output", std::string());
+  r.created_ms = j.value("created_ms", int64_t{0});
+  r.updated_ms = j.value("updated_ms", int64_t{0});
+  r.attempts = j.value("attempts", 0);
+  return r;
+}
+
+bool CancelToken::requested() const {
+  if (flag_ || file_seen_) return true;
+  if (cancel_file_.empty()) return false;
+  // The file check is a stat(): cheap, but rate-limit it for tight loops.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_file_check_ < std::chrono::milliseconds(100)) return false;
+  last_file_check_ = now;
+  std::error_code ec;
+  if (std::filesystem::exists(cancel_file_, ec)) file_seen_ = true;
+  return file_seen_;
+}
+
+void CancelToken::throw_if_requested() const {
+  if (requested()) throw Cancelled();
+}
+
+JobContext::JobContext(const JobRecord& record, std::filesystem::path folder, CancelToken& cancel,
+                       Reporter reporter)
+    : record_(record), folder_(std::move(folder)), cancel_(cancel), reporter_(std::move(reporter)) {}
+
+void JobContext::report(Progress p, double done_units, double total_units) {
+  if (total_units > 0) p.fraction = std::clamp(done_units / total_units, 0.0, 1.0);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (!first_units_) first_units_ = done_units;  // units already done when this run started
+  const double done_here = done_units - *first_units_;
+  if (done_here > 0 && total_units > done_units)
+    p.eta_s = elapsed / done_here * (total_units - done_units);
+  else if (total_units > 0 && done_units >= total_units)
+    p.eta_s = 0;
+  if (reporter_) reporter_(p);
+}
+
+nlohmann::json JobContext::state() const {
+  std::ifstream in(folder_ / "state.json");
+  if (!in) return nullptr;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (...) {
+    return nullptr;  // a damaged checkpoint means "start over", never a crash
+  }
+}
+
+void JobContext::save_state(const nlohmann::json& s) {
+  write_file_atomically(folder_ / "state.json", s.dump(2));
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  const auto tmp = path.string() + ".part";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw Error("cannot write '" + tmp + "': " + std::strerror(errno), ErrorKind::Io, tmp);
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error("cannot write '" + path.string() + "': " + std::strerror(e), ErrorKind::Io,
+                  path.string());
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error("cannot replace '" + path.string() + "': " + std::strerror(e), ErrorKind::Io,
+                path.string());
+  }
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace s2v::jobs

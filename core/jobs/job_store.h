@@ -1,0 +1,56 @@
+#pragma once
+// The journal: one folder per job under a root (<app data>/jobs). Safe to share between processes
+// (the GUI and any number of `s2v` runs): records are rewritten atomically, and a running job
+// holds an flock() on its folder's lock file, so a record that says "running" while its lock is
+// free belongs to a process that died: it is reported as interrupted.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/jobs/job.h"
+
+namespace s2v::jobs {
+
+class JobStore {
+ public:
+  explicit JobStore(std::filesystem::path root);
+
+  // The default root: $S2V_DATA_DIR/jobs, else $XDG_DATA_HOME/s2v-studio/jobs, else
+  // ~/.local/share/s2v-studio/jobs (the GUI's QStandardPaths::AppDataLocation agrees).
+  static std::filesystem::path default_root();
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path folder(const std::string& id) const { return root_ / id; }
+
+  JobRecord create(const JobSpec& spec);
+  void save(JobRecord& record);  // stamps updated_ms
+  // Loads a record; a stale "running"/"queued" record of a dead process reads as Interrupted
+  // (and is saved so). nullopt when there is no such job.
+  std::optional<JobRecord> load(const std::string& id) const;
+  std::vector<JobRecord> list() const;  // oldest first; unreadable folders are skipped
+
+  void request_cancel(const std::string& id) const;  // any process
+  void clear_cancel(const std::string& id) const;
+  std::filesystem::path cancel_file(const std::string& id) const { return folder(id) / "cancel"; }
+
+  // Held while a job runs; released (and the lock file kept) on destruction.
+  class RunLock {
+   public:
+    explicit RunLock(int fd) : fd_(fd) {}
+    ~RunLock();
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+   private:
+    int fd_;
+  };
+  // nullptr when another process (or this one) already runs the job.
+  std::unique_ptr<RunLock> try_lock(const std::string& id) const;
+  bool is_locked(const std::string& id) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace s2v::jobs

@@ -1,0 +1,127 @@
+#include "core/media/probe.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/media/ffmpeg_util.h"
+
+namespace s2v::media {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+const char* to_string(MediaKind kind) {
+  switch (kind) {
+    case MediaKind::Image: return "image";
+    case MediaKind::Video: return "video";
+    case MediaKind::Audio: return "audio";
+    case MediaKind::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Single-picture demuxers ("png_pipe", "jpeg_pipe", "webp_pipe", "image2", ...).
+bool is_image_demuxer(const AVInputFormat* f) {
+  const std::string n = f ? f->name : "";
+  return n == "image2" || (n.size() > 5 && n.compare(n.size() - 5, 5, "_pipe") == 0);
+}
+
+double to_seconds(int64_t ts, AVRational tb) {
+  return ts == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(ts) * av_q2d(tb);
+}
+
+}  // namespace
+
+MediaInfo probe(const fs::path& path) {
+  InputPtr in = open_input(path, "read");
+  AVFormatContext* fmt = in.get();
+  MediaInfo info;
+  info.container = fmt->iformat ? fmt->iformat->name : "";
+  info.bit_rate = fmt->bit_rate;
+  const std::string name = quoted(path);
+
+  const int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  const int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  const AVStream* vs = v >= 0 ? fmt->streams[v] : nullptr;
+  const AVStream* as = a >= 0 ? fmt->streams[a] : nullptr;
+  // Cover art inside an audio file is a picture attached to the audio, not a video.
+  if (vs && (vs->disposition & AV_DISPOSITION_ATTACHED_PIC) && as) vs = nullptr;
+
+  if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+    info.duration_s = static_cast<double>(fmt->duration) / AV_TIME_BASE;
+
+  if (as) {
+    info.has_audio = true;
+    info.audio_codec = avcodec_get_name(as->codecpar->codec_id);
+    info.sample_rate = as->codecpar->sample_rate;
+    info.channels = as->codecpar->ch_layout.nb_channels;
+    info.audio_duration_s = to_seconds(as->duration, as->time_base);
+    if (info.audio_duration_s <= 0) info.audio_duration_s = info.duration_s;
+    if (!avcodec_find_decoder(as->codecpar->codec_id) && !vs)
+      throw Error("cannot read " + name + ": no decoder is available for its audio codec '" +
+                      info.audio_codec + "'",
+                  ErrorKind::Unsupported, path.string());
+  }
+
+  if (vs) {
+    info.has_video = true;
+    const AVCodecParameters* par = vs->codecpar;
+    info.video_codec = avcodec_get_name(par->codec_id);
+    info.coded_width = par->width;
+    info.coded_height = par->height;
+    if (par->width <= 0 || par->height <= 0)
+      throw Error("cannot read " + name + ": its video stream has no valid frame size (" +
+                      std::to_string(par->width) + "x" + std::to_string(par->height) + ")",
+                  ErrorKind::Corrupt, path.string());
+    if (par->width > kMaxSide || par->height > kMaxSide)
+      throw Error("cannot read " + name + ": its frame size " + std::to_string(par->width) + "x" +
+                      std::to_string(par->height) + " is above the " + std::to_string(kMaxSide) +
+                      " px limit",
+                  ErrorKind::Unsupported, path.string());
+    if (!avcodec_find_decoder(par->codec_id))
+      throw Error("cannot read " + name + ": " +
+                      (par->codec_id == AV_CODEC_ID_NONE
+                           ? std::string("its video codec is unknown to FFmpeg")
+                           : "no decoder is available for its video codec '" + info.video_codec + "'"),
+                  ErrorKind::Unsupported, path.string());
+
+    AVRational rate = vs->avg_frame_rate;
+    if (rate.num <= 0 || rate.den <= 0) rate = vs->r_frame_rate;
+    if (rate.num > 0 && rate.den > 0) info.fps = av_q2d(rate);
+
+    const bool image = is_image_demuxer(fmt->iformat) && !as;
+    if (image) {
+      info.kind = MediaKind::Image;
+      info.duration_s = 0.0;
+      info.fps = 0.0;
+      info.frame_count = 1;
+      const ImageOrientation o = decode_image_orientation(fmt, vs, path);
+      info.rotation = o.rotation;
+      info.mirrored = o.mirrored;
+    } else {
+      info.kind = MediaKind::Video;
+      info.rotation = stream_rotation(vs);
+      const double vdur = to_seconds(vs->duration, vs->time_base);
+      if (vdur > 0) info.duration_s = vdur;  // the stream's time base is finer than the file's
+      if (vs->nb_frames > 0) {
+        info.frame_count = vs->nb_frames;
+      } else if (info.fps > 0) {
+        info.frame_count = std::llround((vdur > 0 ? vdur : info.duration_s) * info.fps);
+      }
+    }
+    const bool swap = info.rotation == 90 || info.rotation == 270;
+    info.width = swap ? par->height : par->width;
+    info.height = swap ? par->width : par->height;
+  } else if (as) {
+    info.kind = MediaKind::Audio;
+    if (info.duration_s <= 0) info.duration_s = info.audio_duration_s;
+  } else {
+    throw Error("cannot read " + name + ": the file holds no audio or video stream",
+                ErrorKind::Unsupported, path.string());
+  }
+  return info;
+}
+
+}  // namespace s2v::media

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Takes screenshots of the main window under Xvfb (one per workspace, with the job dock showing a
+# finished test-pattern job) into docs/. Rerun after UI changes: ./scripts/screenshot.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+app=./build/app/studio/s2v-studio
+[ -x "$app" ] || { echo "build first: ./scripts/build.sh"; exit 1; }
+export S2V_DATA_DIR=$(mktemp -d)
+export XDG_CONFIG_HOME=$S2V_DATA_DIR/config
+./build/app/s2v test-pattern --segments 2 --frames 8 --width 160 --height 120 >/dev/null
+for tab in generate curate; do
+  xvfb-run -a -s "-screen 0 1280x800x24" bash -c "
+    '$app' --tab $tab --geometry 1280x800 & pid=\$!
+    sleep 6
+    import -window root docs/screenshot-$tab.png
+    kill \$pid" 
+  echo "wrote docs/screenshot-$tab.png"
+done
+rm -rf "$S2V_DATA_DIR"

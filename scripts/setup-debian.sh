@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package S2V Studio needs to build, test and run. Idempotent: packages
+# already present are skipped; uses sudo when not root. Nothing is downloaded from outside apt.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git dpkg-dev file clang
+  # engine
+  libtorch-dev libopenblas0-pthread libsentencepiece-dev sentencepiece nlohmann-json3-dev
+  libsqlite3-dev zlib1g-dev
+  # media
+  ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
+  # curation
+  libopencv-dev libopencv-contrib-dev opencv-data opencv-doc tesseract-ocr tesseract-ocr-eng
+  libtesseract-dev libleptonica-dev
+  # GUI
+  qt6-base-dev qt6-multimedia-dev qt6-charts-dev libqt6opengl6-dev libqt6svg6 qt6-qpa-plugins libgl-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+  # test media and screenshots
+  espeak-ng sox xvfb xauth x11-apps imagemagick
+  python3-pil  # media: reference for the PIL-exact resize test (test_media_resize)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,165 @@
+// The GUI driven offscreen with real widgets: drops, rejection messages, the test-pattern job
+// from the UI reaching the job dock, shortcuts and settings persistence.
+#include <QDropEvent>
+#include <QLabel>
+#include <QListView>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QSettings>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "ui/about.h"
+#include "ui/generate/drop_area.h"
+#include "ui/generate/generate_workspace.h"
+#include "ui/jobs/job_dock.h"
+#include "ui/jobs/job_list_model.h"
+#include "ui/main_window.h"
+#include "ui/settings/app_settings.h"
+
+using namespace s2v::ui;
+
+class TestMainWindow : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir dir_;
+  QString image_, audio_, fakePng_, silentVideo_;
+
+  static bool ffmpeg(const QStringList& args) {
+    QProcess p;
+    p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
+    return p.waitForFinished(60000) && p.exitCode() == 0;
+  }
+
+  static void drop(QWidget* target, const QStringList& files) {
+    QMimeData mime;
+    QList<QUrl> urls;
+    for (auto& f : files) urls << QUrl::fromLocalFile(f);
+    mime.setUrls(urls);
+    const QPointF pos(target->width() / 2.0, target->height() / 2.0);
+    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(target, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent ev(pos, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(target, &ev);
+  }
+
+ private slots:
+  void initTestCase() {
+    qputenv("S2V_DATA_DIR", dir_.path().toUtf8());
+    qputenv("XDG_CONFIG_HOME", (dir_.path() + "/config").toUtf8());
+    QCoreApplication::setApplicationName("s2v-studio-test");
+    QStandardPaths::setTestModeEnabled(true);
+    image_ = dir_.path() + "/portrait.jpg";
+    audio_ = dir_.path() + "/voice.wav";
+    fakePng_ = dir_.path() + "/notes.png";
+    silentVideo_ = dir_.path() + "/silent.mp4";
+    QVERIFY(ffmpeg({"-f", "lavfi", "-i", "testsrc2=size=320x400", "-frames:v", "1", image_}));
+    QVERIFY(ffmpeg({"-f", "lavfi", "-i", "sine=frequency=440:duration=2", audio_}));
+    QVERIFY(ffmpeg({"-f", "lavfi", "-i", "testsrc2=size=64x48:rate=8", "-t", "1", silentVideo_}));
+    QFile f(fakePng_);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("these are plain text notes, not an image\n");
+  }
+
+  void windowOpensWithBothWorkspacesAndTheDock() {
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QCOMPARE(w.tabs()->count(), 2);
+    QVERIFY(w.tabs()->tabText(0).contains("Generate"));
+    QVERIFY(w.tabs()->tabText(1).contains("urate"));
+    QVERIFY(w.jobDock()->isVisible());
+    QVERIFY(versionsText().contains("LibTorch") && versionsText().contains("FFmpeg") &&
+            versionsText().contains("Qt"));
+  }
+
+  void droppedImageAndAudioBecomeInputs() {
+    MainWindow w;
+    w.show();
+    auto* gen = w.generate();
+    QSignalSpy changed(gen, &GenerateWorkspace::inputsChanged);
+    drop(gen->findChild<DropArea*>("portraitDrop"), {image_});
+    drop(gen->findChild<DropArea*>("audioDrop"), {audio_});  // decided by content, any area
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, 10000);
+    QCOMPARE(gen->inputs().portrait, image_);
+    QCOMPARE(gen->inputs().audio, audio_);
+  }
+
+  void textFileNamedPngIsRejectedWithAMessage() {
+    MainWindow w;
+    w.show();
+    auto* gen = w.generate();
+    QSignalSpy rejected(gen, &GenerateWorkspace::inputRejected);
+    drop(gen->findChild<DropArea*>("portraitDrop"), {fakePng_});
+    QTRY_COMPARE_WITH_TIMEOUT(rejected.count(), 1, 10000);
+    QVERIFY(gen->inputs().portrait.isEmpty());
+    QVERIFY2(gen->message().contains("notes.png"), qPrintable(gen->message()));
+    QVERIFY(gen->findChild<QLabel*>("inputMessage")->isVisible());
+    // A video without sound is not audio.
+    drop(gen->findChild<DropArea*>("audioDrop"), {silentVideo_});
+    QTRY_COMPARE_WITH_TIMEOUT(rejected.count(), 2, 10000);
+    QVERIFY2(gen->message().contains("without an audio track"), qPrintable(gen->message()));
+    QVERIFY(gen->inputs().audio.isEmpty());
+  }
+
+  void testPatternJobRunsFromTheUiAndReachesTheDock() {
+    MainWindow w;
+    w.show();
+    auto* gen = w.generate();
+    auto* model = w.jobDock()->model();
+    const int before = model->rowCount();
+    QSignalSpy previews(gen, &GenerateWorkspace::previewAdded);
+    QTest::mouseClick(gen->findChild<QPushButton*>("testPattern"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), before + 1, 5000);
+    const QModelIndex row = model->index(before);
+    QCOMPARE(row.data(JobListModel::KindRole).toString(), QString("test-pattern"));
+    QVERIFY(row.data(Qt::DisplayRole).toString().startsWith("Test pattern"));
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(before).data(JobListModel::StateRole).toString(), QString("done"), 120000);
+    QCOMPARE(model->index(before).data(JobListModel::FractionRole).toDouble(), 1.0);
+    QCOMPARE(previews.count(), 4);  // one per segment
+    const QString out = model->index(before).data(JobListModel::OutputRole).toString();
+    QVERIFY(QFile::exists(out));
+    QVERIFY(w.jobDock()->findChild<QPushButton*>("openOutput")->isEnabled());
+  }
+
+  void cancelShortcutStopsTheRunningJob() {
+    qputenv("S2V_TEST_PATTERN_DELAY_MS", "50");
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    auto* model = w.jobDock()->model();
+    const int before = model->rowCount();
+    w.generate()->runTestPattern();
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(before).data(JobListModel::StateRole).toString(), QString("running"), 10000);
+    QTest::keyClick(&w, Qt::Key_Period, Qt::ControlModifier);
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(before).data(JobListModel::StateRole).toString(), QString("cancelled"), 10000);
+    QVERIFY(w.jobDock()->findChild<QPushButton*>("retryJob")->isEnabled());
+    qunsetenv("S2V_TEST_PATTERN_DELAY_MS");
+  }
+
+  void renderWithoutInputsExplainsWhatIsMissing() {
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTest::keyClick(&w, Qt::Key_R, Qt::ControlModifier);
+    QVERIFY2(w.generate()->message().contains("portrait"), qPrintable(w.generate()->message()));
+  }
+
+  void settingsPersist() {
+    AppSettings s = AppSettings::load();
+    s.modelFolder = "/models/Wan2.2-S2V-14B";
+    s.dtype = "bfloat16";
+    s.save();
+    const AppSettings back = AppSettings::load();
+    QCOMPARE(back.modelFolder, QString("/models/Wan2.2-S2V-14B"));
+    QCOMPARE(back.dtype, QString("bfloat16"));
+    QCOMPARE(back.device, QString("cpu"));
+  }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"
