@@ -1,0 +1,34 @@
+#pragma once
+// Checkpoint summaries and conversion, as library functions for `s2v inspect` / `s2v convert`.
+// No LibTorch in this header.
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace s2v::weights {
+
+// A readable summary of a checkpoint file (safetensors, *.index.json, .pth) or of every checkpoint
+// in a folder: tensor count, dtypes, parameter count, stored size, memory at f32/bf16/fp8, and
+// tensors per top-level name. A file in a folder that cannot be read gets a line with the reason.
+// Throws s2v::Error when path itself cannot be read.
+std::string inspect_summary(const std::filesystem::path& path);
+
+struct ConvertResult {
+  size_t tensors = 0;
+  uint64_t bytes = 0;     // tensor data written
+  size_t skipped = 0;     // non-tensor entries of a .pth that safetensors cannot hold
+};
+
+// Writes every tensor of `in` (any checkpoint open_checkpoint reads; typically a .pth) to a
+// safetensors file, one tensor in memory at a time, in the stored dtype (FP8 sources become F32).
+// Atomic: written to "<out>.part" and renamed; on failure nothing is left under either name.
+// progress(done, total) is called after each tensor.
+ConvertResult convert_to_safetensors(const std::filesystem::path& in, const std::filesystem::path& out,
+                                     const std::function<void(size_t, size_t)>& progress = {});
+
+// "1.23 GB" (decimal units, as download sizes are quoted).
+std::string human_bytes(uint64_t bytes);
+
+}  // namespace s2v::weights
