@@ -1,0 +1,50 @@
+#pragma once
+// ClipScorer: every default metric of one clip from its decoded frames, sharing detections and
+// grey frames between metrics and running the two halves of the work on two threads.
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/curation/aesthetics.h"
+#include "core/curation/clip_frames.h"
+#include "core/curation/detect.h"
+#include "core/curation/scores.h"
+
+namespace s2v::curation {
+
+struct CurateOptions {
+  DetectorPaths detectors;
+  std::string brisque_dir = "/usr/share/opencv4/quality";
+  std::string tessdata;               // empty = Tesseract's default folder
+  std::shared_ptr<AestheticsModel> aesthetics;  // null → aesthetics n/a
+  bool parallel = true;               // two worker threads
+  int ocr_every = 1;                  // OCR every n-th sampled frame
+  int clarity_every = 1;              // BRISQUE on every n-th sampled frame
+};
+
+// CPU seconds (summed over the worker threads) per metric group in the last score() call:
+// people, motion, clarity, subtitles, sharpness, aesthetics, av_sync; and "wall": wall seconds.
+using MetricTimings = std::map<std::string, double>;
+
+class ClipScorer {
+ public:
+  // Loads every detector/model once. Throws s2v::Error naming a missing model file.
+  explicit ClipScorer(CurateOptions options = {});
+  ~ClipScorer();
+
+  // Scores one clip. `cancel` is checked between frames (throws s2v::Cancelled).
+  ClipScores score(const ClipFrames& clip, const std::atomic<bool>* cancel = nullptr);
+  const MetricTimings& timings() const { return timings_; }
+  const CurateOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  CurateOptions options_;
+  std::unique_ptr<Impl> impl_;
+  MetricTimings timings_;
+};
+
+}  // namespace s2v::curation
