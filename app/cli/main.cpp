@@ -18,6 +18,7 @@ extern "C" {
 #include "core/diagnostics/test_pattern.h"
 #include "core/jobs/job_queue.h"
 #include "models/base/error.h"
+#include "models/weights/inspect.h"
 #include "s2v_version.h"
 
 namespace s2v::cli {
@@ -182,16 +183,38 @@ int cmd_jobs(const std::vector<std::string>& argv) {
   throw Error("unknown jobs verb '" + verb + "' (list, resume, cancel)", ErrorKind::InvalidArgument);
 }
 
+int cmd_inspect(const std::vector<std::string>& argv) {
+  Args a("inspect", "Summarise a checkpoint: tensors, dtypes, parameters, memory at each dtype.\n"
+                    "Accepts .safetensors, sharded folders (*.index.json) and .pth files.",
+         {}, "FILE|DIR");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() != 1) throw Error("s2v inspect needs one FILE or DIR", ErrorKind::InvalidArgument);
+  std::cout << weights::inspect_summary(a.positionals()[0]);
+  return kOk;
+}
+
+int cmd_convert(const std::vector<std::string>& argv) {
+  Args a("convert", "Convert a PyTorch .pth checkpoint to safetensors (restricted reader: tensors and\n"
+                    "dicts only, no pickled code is ever run). The output is written atomically.",
+         {}, "IN.pth OUT.safetensors");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() != 2)
+    throw Error("s2v convert needs IN.pth and OUT.safetensors", ErrorKind::InvalidArgument);
+  weights::convert_to_safetensors(a.positionals()[0], a.positionals()[1]);
+  std::fprintf(stderr, "wrote %s\n", a.positionals()[1].c_str());
+  return kOk;
+}
+
 std::map<std::string, Command> commands() {
   return {
       {"generate", {"render an audio-driven video from a portrait (Wan2.2-S2V)",
                     [](auto& a) { return not_available("generate", "the S2V pipeline has not landed", a); }}},
       {"curate", {"score video clips for dataset curation",
                   [](auto& a) { return not_available("curate", "the curation metrics have not landed", a); }}},
-      {"inspect", {"summarise a checkpoint file or folder",
-                   [](auto& a) { return not_available("inspect", "checkpoint loaders have not landed", a); }}},
-      {"convert", {"convert a .pth checkpoint to safetensors",
-                   [](auto& a) { return not_available("convert", "checkpoint loaders have not landed", a); }}},
+      {"inspect", {"summarise a checkpoint file or folder", cmd_inspect}},
+      {"convert", {"convert a .pth checkpoint to safetensors", cmd_convert}},
       {"jobs", {"list, resume or cancel jobs", cmd_jobs}},
       {"test-pattern", {"Test pattern: a diagnostic job that encodes colour bars (not generation)",
                         cmd_test_pattern}},

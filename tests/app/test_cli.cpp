@@ -121,6 +121,19 @@ class TestCli : public QObject {
     QVERIFY(list2.contains(QRegularExpression(QString::fromStdString(id) + "\\s+done")));
   }
 
+  void inspectSummarisesACheckpointAndRejectsMissingFiles() {
+    const QString file = QString(S2V_SHARED_DIR) + "/testdata/parity/umt5_encoder_tiny.safetensors";
+    if (!QFile::exists(file)) QSKIP("../shared/testdata/parity is not beside the repository");
+    auto [rc, out, err] = run({"inspect", file});
+    QVERIFY2(rc == 0, qPrintable(err));
+    QVERIFY2(out.contains("F32") && out.contains("tensors"), qPrintable(out));
+    auto [rc2, out2, err2] = run({"inspect", "/no/such/checkpoint.safetensors"});
+    QCOMPARE(rc2, 1);
+    QVERIFY2(err2.contains("/no/such/checkpoint.safetensors"), qPrintable(err2));
+    auto [rc3, out3, err3] = run({"convert", "only-one-arg.pth"});
+    QCOMPARE(rc3, 2);
+  }
+
   void unavailableCommandsFailLoudly() {
     for (const char* cmd : {"generate", "curate"}) {
       auto [rc, out, err] = run({cmd});
