@@ -9,7 +9,7 @@ separate_arguments(S2V_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 
 # One precompiled header for every translation unit that includes LibTorch. Targets reuse it with
 # s2v_use_torch(target), so <torch/torch.h> is parsed once per build.
-file(WRITE ${CMAKE_BINARY_DIR}/s2v_torch_pch.cpp "// precompiled header host\n")
+file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/s2v_torch_pch.cpp CONTENT "// precompiled header host\n")
 add_library(s2v_torch_pch OBJECT ${CMAKE_BINARY_DIR}/s2v_torch_pch.cpp)
 target_link_libraries(s2v_torch_pch PUBLIC ${TORCH_LIBRARIES} nlohmann_json::nlohmann_json)
 target_compile_options(s2v_torch_pch PUBLIC ${S2V_TORCH_CXX_FLAGS})
