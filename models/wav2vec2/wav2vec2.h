@@ -1,0 +1,173 @@
+#pragma once
+// wav2vec2 with the xlsr-53 structure (Hugging Face Wav2Vec2ForCTC with feat_extract_norm
+// "layer" and do_stable_layer_norm): a 7-layer conv feature extractor with layer norm, the feature
+// projection, a grouped positional convolution with weight norm, and the stable-layer-norm
+// (pre-norm) transformer encoder. Modules are registered under the HF checkpoint names
+// (wav2vec2.feature_extractor.conv_layers.N.{conv,layer_norm}, wav2vec2.feature_projection.*,
+// wav2vec2.encoder.{pos_conv_embed.conv.{weight_g,weight_v,bias},layers.N.*,layer_norm}); the CTC
+// head (lm_head) is not used by S2V and is ignored when loading.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "models/t5/module_state.h"
+
+namespace s2v::wav2vec2 {
+
+// Defaults are wav2vec2-large-xlsr-53(-english); names follow HF's config.json.
+struct Wav2Vec2Config {
+  std::vector<int64_t> conv_dim = {512, 512, 512, 512, 512, 512, 512};
+  std::vector<int64_t> conv_kernel = {10, 3, 3, 3, 3, 2, 2};
+  std::vector<int64_t> conv_stride = {5, 2, 2, 2, 2, 2, 2};
+  bool conv_bias = true;
+  int64_t hidden_size = 1024;
+  int64_t num_hidden_layers = 24;
+  int64_t num_attention_heads = 16;
+  int64_t intermediate_size = 4096;
+  int64_t num_conv_pos_embeddings = 128;
+  int64_t num_conv_pos_embedding_groups = 16;
+  double layer_norm_eps = 1e-5;
+  // Only the xlsr-53 flavour is implemented; from_json rejects others.
+  std::string feat_extract_norm = "layer";
+  bool do_stable_layer_norm = true;
+
+  // From HF config.json text (absent keys keep the defaults). Throws s2v::Error(InvalidArgument
+  // / Unsupported) for malformed JSON or a flavour other than layer-norm + stable layer norm.
+  static Wav2Vec2Config from_json(const std::string& json_text);
+  // Number of output frames (50 Hz for 16 kHz input) the conv stack yields for `samples` inputs.
+  int64_t num_frames(int64_t samples) const;
+};
+
+class ConvLayerImpl : public torch::nn::Module {  // Wav2Vec2LayerNormConvLayer
+ public:
+  ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool bias);
+  torch::Tensor forward(const torch::Tensor& x);  // x: [B, C_in, T] -> [B, C_out, T']
+  torch::nn::Conv1d conv{nullptr};
+  torch::nn::LayerNorm layer_norm{nullptr};
+};
+TORCH_MODULE(ConvLayer);
+
+class FeatureExtractorImpl : public torch::nn::Module {
+ public:
+  explicit FeatureExtractorImpl(const Wav2Vec2Config& c);
+  torch::Tensor forward(const torch::Tensor& wave);  // wave: [B, T] -> [B, C, F]
+  torch::nn::ModuleList conv_layers{nullptr};
+};
+TORCH_MODULE(FeatureExtractor);
+
+class FeatureProjectionImpl : public torch::nn::Module {
+ public:
+  explicit FeatureProjectionImpl(const Wav2Vec2Config& c);
+  torch::Tensor forward(const torch::Tensor& x);  // x: [B, F, C_conv] -> [B, F, D]
+  torch::nn::LayerNorm layer_norm{nullptr};
+  torch::nn::Linear projection{nullptr};
+};
+TORCH_MODULE(FeatureProjection);
+
+// The grouped positional conv's parameters (weight norm over dim 2: weight = g * v / |v|).
+class WeightNormConvImpl : public torch::nn::Module {
+ public:
+  WeightNormConvImpl(int64_t channels, int64_t kernel, int64_t groups);
+  torch::Tensor forward(const torch::Tensor& x);  // x: [B, D, F] -> [B, D, F + 1 - kernel%2... ]
+  torch::Tensor weight_g, weight_v, bias;
+  int64_t kernel, groups;
+};
+TORCH_MODULE(WeightNormConv);
+
+class PositionalConvEmbeddingImpl : public torch::nn::Module {
+ public:
+  explicit PositionalConvEmbeddingImpl(const Wav2Vec2Config& c);
+  torch::Tensor forward(const torch::Tensor& x);  // x: [B, F, D] -> [B, F, D]
+  WeightNormConv conv{nullptr};
+};
+TORCH_MODULE(PositionalConvEmbedding);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(int64_t dim, int64_t heads);
+  torch::Tensor forward(const torch::Tensor& x);  // x: [B, F, D]
+  int64_t heads;
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+};
+TORCH_MODULE(Attention);
+
+class FeedForwardImpl : public torch::nn::Module {
+ public:
+  FeedForwardImpl(int64_t dim, int64_t inner);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear intermediate_dense{nullptr}, output_dense{nullptr};
+};
+TORCH_MODULE(FeedForward);
+
+// Wav2Vec2EncoderLayerStableLayerNorm
+class EncoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit EncoderLayerImpl(const Wav2Vec2Config& c);
+  torch::Tensor forward(const torch::Tensor& x);  // x: [B, F, D]
+  Attention attention{nullptr};
+  torch::nn::LayerNorm layer_norm{nullptr}, final_layer_norm{nullptr};
+  FeedForward feed_forward{nullptr};
+};
+TORCH_MODULE(EncoderLayer);
+
+// Wav2Vec2EncoderStableLayerNorm
+class EncoderImpl : public torch::nn::Module {
+ public:
+  explicit EncoderImpl(const Wav2Vec2Config& c);
+  // x: [B, F, D] -> hidden states [layers + 1, B, F, D] as HF output_hidden_states
+  torch::Tensor forward(const torch::Tensor& x);
+  PositionalConvEmbedding pos_conv_embed{nullptr};
+  torch::nn::LayerNorm layer_norm{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+// Wav2Vec2Model
+class Wav2Vec2ModelImpl : public torch::nn::Module {
+ public:
+  explicit Wav2Vec2ModelImpl(const Wav2Vec2Config& c);
+  torch::Tensor forward(const torch::Tensor& normalized);  // [B, T] -> [layers + 1, B, F, D]
+  FeatureExtractor feature_extractor{nullptr};
+  FeatureProjection feature_projection{nullptr};
+  Encoder encoder{nullptr};
+};
+TORCH_MODULE(Wav2Vec2Model);
+
+// The top level of Wav2Vec2ForCTC without lm_head: parameter names start with "wav2vec2.".
+class Wav2Vec2EncoderImpl : public torch::nn::Module {
+ public:
+  explicit Wav2Vec2EncoderImpl(const Wav2Vec2Config& config = {});
+  // normalized: [B, T] (or [T]) 16 kHz samples already normalised ->
+  // all hidden states [layers + 1, B, F, D] (F at 50 Hz): [input to layer 1 (features +
+  // positional conv, no norm), outputs of layers 1..N-1, final layer_norm(output of layer N)].
+  torch::Tensor forward(const torch::Tensor& normalized);
+  // waveform: [T] 16 kHz mono -> [layers + 1, F, D], normalising first (as Wav2Vec2Processor)
+  torch::Tensor hidden_states(const torch::Tensor& waveform);
+  const Wav2Vec2Config& config() const { return config_; }
+  Wav2Vec2Model wav2vec2{nullptr};
+
+ private:
+  Wav2Vec2Config config_;
+};
+TORCH_MODULE(Wav2Vec2Encoder);
+
+// As Wav2Vec2FeatureExtractor(do_normalize=True): (x - mean) / sqrt(var + 1e-7), population
+// variance, per row of [B, T] (or over a [T] waveform). Computed in float64, returned as float32.
+torch::Tensor normalize_waveform(const torch::Tensor& waveform);
+
+// Loads HF Wav2Vec2ForCTC / Wav2Vec2Model weights. Accepts names with or without the "wav2vec2."
+// prefix, the old weight-norm names (weight_g, weight_v) and the newer parametrization names
+// (parametrizations.weight.original0 / original1); ignores lm_head.* and masked_spec_embed.
+// Throws s2v::Error listing every missing/unexpected/mis-shaped tensor.
+void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source);
+
+}  // namespace s2v::wav2vec2
