@@ -15,6 +15,8 @@ extern "C" {
 
 #include "app/cli/args.h"
 #include "app/cli/progress_printer.h"
+#include "core/curate_job/curate_job.h"
+#include "core/curation/results_db.h"
 #include "core/diagnostics/test_pattern.h"
 #include "core/jobs/job_queue.h"
 #include "models/base/error.h"
@@ -34,6 +36,7 @@ void on_sigint(int) {
 jobs::JobRegistry make_registry() {
   jobs::JobRegistry reg;
   reg.add(diagnostics::kTestPatternKind, diagnostics::run_test_pattern);
+  reg.add(curation::kCurateKind, curation::run_curate);
   return reg;
 }
 
@@ -207,12 +210,105 @@ int cmd_convert(const std::vector<std::string>& argv) {
   return kOk;
 }
 
+int cmd_curate_export(const std::vector<std::string>& argv) {
+  Args a("curate export", "Export a results database as CSV or JSONL (n/a is an empty value / null).",
+         {{"format", "csv|jsonl", "output format", "csv"},
+          {"out", "PATH", "output file (default: DB with the format's extension)", ""}},
+         "DB");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() != 1) throw Error("s2v curate export needs one DB", ErrorKind::InvalidArgument);
+  const std::string db_path = a.positionals()[0];
+  if (!std::filesystem::exists(db_path)) throw Error("no database '" + db_path + "'", ErrorKind::NotFound, db_path);
+  const std::string format = a.get("format");
+  if (format != "csv" && format != "jsonl")
+    throw Error("--format must be csv or jsonl, got '" + format + "'", ErrorKind::InvalidArgument);
+  std::string out = a.get("out");
+  if (out.empty()) out = std::filesystem::path(db_path).replace_extension(format).string();
+  curation::ResultsDb db(db_path);
+  if (format == "csv") db.export_csv(out);
+  else db.export_jsonl(out);
+  std::fprintf(stderr, "wrote %d rows to %s\n", db.count(), out.c_str());
+  return kOk;
+}
+
+int cmd_curate_merge(const std::vector<std::string>& argv) {
+  Args a("curate merge", "Merge results databases (e.g. the shards of a Slurm array job) into one;\n"
+                         "later files win when a clip appears twice.",
+         {{"out", "DB", "merged database", ""}}, "A.db B.db ...");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().empty() || a.get("out").empty())
+    throw Error("s2v curate merge needs input databases and --out", ErrorKind::InvalidArgument);
+  for (auto& in : a.positionals())
+    if (!std::filesystem::exists(in)) throw Error("no database '" + in + "'", ErrorKind::NotFound, in);
+  const int rows = curation::merge_databases(a.positionals(), a.get("out"));
+  std::fprintf(stderr, "merged %d rows into %s\n", rows, a.get("out").c_str());
+  return kOk;
+}
+
+int cmd_curate(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "export") return cmd_curate_export({argv.begin() + 1, argv.end()});
+  if (!argv.empty() && argv[0] == "merge") return cmd_curate_merge({argv.begin() + 1, argv.end()});
+  Args a("curate",
+         "Score video clips (files or folders) for dataset curation into an SQLite database.\n"
+         "Scored clips are skipped on a re-run, so an interrupted run resumes. Each number says which\n"
+         "method made it (<metric>_method). See also: s2v curate export, s2v curate merge.",
+         {{"out", "DB", "results database", "scores.db"},
+          {"preset", "NAME|FILE", "thresholds for the verdict (built-in: talking-head, lenient)", "talking-head"},
+          {"shard", "i/N", "score only shard i of N (0-based) of the sorted clip list", "0/1"},
+          {"sample_fps", "FPS", "frames sampled per second of video", "4"},
+          {"max_seconds", "S", "score only the first S seconds of each clip (0 = all)", "0"},
+          {"json", "", "print progress as JSON lines on stdout", ""}},
+         "INPUT...");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().empty()) throw Error("s2v curate needs at least one clip or folder", ErrorKind::InvalidArgument);
+  const std::string shard = a.get("shard");
+  const auto slash = shard.find('/');
+  if (slash == std::string::npos) throw Error("--shard must look like i/N, e.g. 3/16", ErrorKind::InvalidArgument);
+  int si = 0, sn = 1;
+  try {
+    si = std::stoi(shard.substr(0, slash));
+    sn = std::stoi(shard.substr(slash + 1));
+  } catch (...) {
+    throw Error("--shard must look like i/N, e.g. 3/16", ErrorKind::InvalidArgument);
+  }
+  jobs::JobSpec spec;
+  spec.kind = curation::kCurateKind;
+  spec.title = "Curate " + std::to_string(a.positionals().size()) + " input(s)";
+  std::vector<std::string> inputs;
+  for (auto& in : a.positionals()) inputs.push_back(std::filesystem::absolute(in).string());
+  const std::string db = std::filesystem::absolute(a.get("out")).string();
+  spec.params = {{"inputs", inputs}, {"db", db}, {"preset", a.get("preset")}, {"shard", {si, sn}},
+                 {"sample_fps", a.get_double("sample_fps")}, {"max_seconds", a.get_double("max_seconds")}};
+  curation::shard_of({}, si, sn);  // validates the shard before a job is created
+  jobs::JobStore store(jobs::JobStore::default_root());
+  auto registry = make_registry();
+  jobs::JobQueue queue(store, registry);
+  const std::string id = queue.submit(spec);
+  if (!a.flag("json")) std::fprintf(stderr, "job %s: %s -> %s\n", id.c_str(), spec.title.c_str(), db.c_str());
+  const int rc = run_in_foreground(queue, id, a.flag("json"));
+  if (rc == kOk && !a.flag("json")) {
+    curation::ResultsDb results(db);
+    std::map<std::string, int> verdicts;
+    for (auto& r : results.all()) {
+      ++verdicts[r.verdict];
+      std::fprintf(stderr, "%-6s %s%s%s\n", r.verdict.c_str(), r.path.c_str(),
+                   r.failed_metrics.empty() ? "" : "  failed: ",
+                   curation::join_failed(r.failed_metrics).c_str());
+    }
+    for (auto& [v, n] : verdicts) std::fprintf(stderr, "%s: %d  ", v.c_str(), n);
+    std::fprintf(stderr, "\n");
+  }
+  return rc;
+}
+
 std::map<std::string, Command> commands() {
   return {
       {"generate", {"render an audio-driven video from a portrait (Wan2.2-S2V)",
                     [](auto& a) { return not_available("generate", "the S2V pipeline has not landed", a); }}},
-      {"curate", {"score video clips for dataset curation",
-                  [](auto& a) { return not_available("curate", "the curation metrics have not landed", a); }}},
+      {"curate", {"score video clips for dataset curation (also: curate export, curate merge)", cmd_curate}},
       {"inspect", {"summarise a checkpoint file or folder", cmd_inspect}},
       {"convert", {"convert a .pth checkpoint to safetensors", cmd_convert}},
       {"jobs", {"list, resume or cancel jobs", cmd_jobs}},

@@ -134,8 +134,53 @@ class TestCli : public QObject {
     QCOMPARE(rc3, 2);
   }
 
+  void curateScoresAFolderResumesShardsAndExports() {
+    QTemporaryDir dir;
+    const QString clips = dir.path() + "/clips";
+    QDir().mkpath(clips);
+    QProcess ff;
+    ff.start("ffmpeg", {"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=size=320x240:rate=16", "-f", "lavfi", "-i", "sine=frequency=300",
+                        "-t", "2", "-pix_fmt", "yuv420p", clips + "/bars.mp4"});
+    QVERIFY(ff.waitForFinished(60000) && ff.exitCode() == 0);
+    QFile bad(clips + "/broken.mp4");  // random bytes named .mp4: scored as "error", run goes on
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write(QByteArray(4096, '\x5a'));
+    bad.close();
+    const QString db = dir.path() + "/scores.db";
+    auto [rc, out, err] = run({"curate", clips + "/bars.mp4", clips + "/broken.mp4", "--out", db});
+    QVERIFY2(rc == 0, qPrintable(err));
+    QVERIFY2(err.contains("error") && err.contains("broken.mp4"), qPrintable(err));
+    // Resume: nothing left to score, the rows stay.
+    auto [rc2, out2, err2] = run({"curate", clips + "/bars.mp4", "--out", db, "--json"});
+    QCOMPARE(rc2, 0);
+    QVERIFY(!out2.contains("\"scoring\"") || out2.contains("\"state\":\"done\""));
+    const QString csv = dir.path() + "/scores.csv";
+    auto [rc3, out3, err3] = run({"curate", "export", db, "--format", "csv", "--out", csv});
+    QVERIFY2(rc3 == 0, qPrintable(err3));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
+    QVERIFY(lines.size() >= 3);
+    QVERIFY2(lines[0].startsWith("path,duration_s,width,height,fps,people_max"), qPrintable(lines[0]));
+    QVERIFY(lines[0].contains("motion_method") && lines[0].contains("verdict"));
+    bool bars_ok = false, broken_error = false;
+    for (const QString& l : lines.mid(1)) {
+      if (l.contains("bars.mp4") && l.contains(",320,240,")) bars_ok = true;
+      if (l.contains("broken.mp4") && l.contains(",error,")) broken_error = true;
+    }
+    QVERIFY2(bars_ok && broken_error, qPrintable(lines.join("\n")));
+    // Two shards of the same inputs merge into one database with every clip.
+    const QString a = dir.path() + "/a.db", b = dir.path() + "/b.db", all = dir.path() + "/all.db";
+    QCOMPARE(std::get<0>(run({"curate", clips, "--out", a, "--shard", "0/2", "--max_seconds", "1"})), 0);
+    QCOMPARE(std::get<0>(run({"curate", clips, "--out", b, "--shard", "1/2", "--max_seconds", "1"})), 0);
+    auto [rc4, out4, err4] = run({"curate", "merge", a, b, "--out", all});
+    QVERIFY2(rc4 == 0 && err4.contains("merged 2 rows"), qPrintable(err4));
+    QCOMPARE(std::get<0>(run({"curate", clips, "--shard", "2/2"})), 2);
+  }
+
   void unavailableCommandsFailLoudly() {
-    for (const char* cmd : {"generate", "curate"}) {
+    for (const char* cmd : {"generate"}) {
       auto [rc, out, err] = run({cmd});
       QVERIFY2(rc != 0, cmd);
       QVERIFY2(err.contains("not available yet"), qPrintable(err));

@@ -1,0 +1,24 @@
+#pragma once
+// Decodes one clip once for every curation metric (CURATION.md "Sampling"): frames sampled at
+// `sample_fps` resized to the working resolution, dense grey frames for audio-visual sync, and the
+// audio track as mono 16 kHz. Decoding goes through core/media (FFmpeg), never OpenCV's videoio.
+
+#include <atomic>
+#include <string>
+
+#include "core/curation/clip_frames.h"
+
+namespace s2v::curation {
+
+struct DecodeOptions {
+  double sample_fps = kDefaultSampleFps;
+  int sync_long_side = 288;   // dense grey frames for sync; 0 = none
+  double max_seconds = 0;     // 0 = whole clip
+};
+
+// Throws s2v::Error (Corrupt / Unsupported / NotFound) naming the clip when it has no decodable
+// video; s2v::Cancelled when `cancel` becomes true.
+ClipFrames decode_clip(const std::string& path, const DecodeOptions& options = {},
+                       const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace s2v::curation

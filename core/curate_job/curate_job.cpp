@@ -1,0 +1,119 @@
+#include "core/curate_job/curate_job.h"
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <filesystem>
+
+#include "core/curate_job/clip_decoder.h"
+#include "core/curation/curate.h"
+#include "core/curation/preset.h"
+#include "core/curation/results_db.h"
+#include "core/media/probe.h"
+#include "models/base/error.h"
+
+namespace s2v::curation {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> list_clips(const std::vector<std::string>& inputs) {
+  std::vector<std::string> out;
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<std::string> found;
+      for (auto& e : fs::directory_iterator(in, ec)) {
+        if (!e.is_regular_file()) continue;
+        // A file with a video extension is a clip even when it does not decode (it gets an
+        // "error" row); any other file counts when its content probes as video.
+        std::string ext = e.path().extension().string();
+        for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        static const char* video_ext[] = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".ts"};
+        bool clip = std::find(std::begin(video_ext), std::end(video_ext), ext) != std::end(video_ext);
+        if (!clip) {
+          try {
+            clip = media::probe(e.path()).kind == media::MediaKind::Video;
+          } catch (const Error&) {
+            // not a video: a folder may hold anything else
+          }
+        }
+        if (clip) found.push_back(fs::absolute(e.path()).string());
+      }
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::exists(in, ec)) {
+      out.push_back(fs::absolute(in).string());  // a broken file is scored as "error", not dropped
+    } else {
+      throw Error("curation input '" + in + "' does not exist", ErrorKind::NotFound, in);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> shard_of(const std::vector<std::string>& clips, int index, int count) {
+  if (count < 1 || index < 0 || index >= count)
+    throw Error("shard must be i/N with 0 <= i < N, got " + std::to_string(index) + "/" + std::to_string(count),
+                ErrorKind::InvalidArgument);
+  std::vector<std::string> out;
+  for (size_t p = 0; p < clips.size(); ++p)
+    if (static_cast<int>(p % count) == index) out.push_back(clips[p]);
+  return out;
+}
+
+std::string run_curate(jobs::JobContext& ctx) {
+  const auto& p = ctx.params();
+  const auto inputs = p.at("inputs").get<std::vector<std::string>>();
+  const std::string db_path = p.at("db").get<std::string>();
+  const std::string preset_name = p.value("preset", std::string("talking-head"));
+  const Preset preset = fs::exists(preset_name) ? Preset::load(preset_name) : Preset::builtin(preset_name);
+  int shard_i = 0, shard_n = 1;
+  if (p.contains("shard")) {
+    shard_i = p["shard"].at(0).get<int>();
+    shard_n = p["shard"].at(1).get<int>();
+  }
+  DecodeOptions dopt;
+  dopt.sample_fps = p.value("sample_fps", kDefaultSampleFps);
+  dopt.max_seconds = p.value("max_seconds", 0.0);
+
+  jobs::Progress pr;
+  pr.stage = "listing clips";
+  ctx.report(pr, 0, 1);
+  const auto clips = shard_of(list_clips(inputs), shard_i, shard_n);
+  ResultsDb db(db_path);
+  ClipScorer scorer;  // loads detectors once; fails early naming a missing model file
+  const double total = static_cast<double>(clips.size());
+  for (size_t k = 0; k < clips.size(); ++k) {
+    ctx.check_cancelled();
+    const std::string& clip = clips[k];
+    pr = {};
+    pr.stage = "scoring";
+    pr.clip = static_cast<int>(k + 1);
+    pr.clips = static_cast<int>(clips.size());
+    pr.message = clip;
+    if (db.has_scored(clip)) {
+      ctx.report(pr, static_cast<double>(k + 1), total);
+      continue;
+    }
+    ctx.report(pr, static_cast<double>(k), total);
+    ClipScores row;
+    try {
+      const ClipFrames frames = decode_clip(clip, dopt);
+      ctx.check_cancelled();
+      row = scorer.score(frames);
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const std::exception& e) {
+      row = {};
+      row.path = clip;
+      row.error = e.what();
+    }
+    row.path = clip;
+    apply_preset(preset, row);
+    db.upsert(row);  // committed at once: a crash loses no finished row
+    pr.message = clip + ": " + row.verdict;
+    ctx.report(pr, static_cast<double>(k + 1), total);
+  }
+  return db_path;
+}
+
+}  // namespace s2v::curation
