@@ -8,9 +8,12 @@ app=./build/app/studio/s2v-studio
 export S2V_DATA_DIR=$(mktemp -d)
 export XDG_CONFIG_HOME=$S2V_DATA_DIR/config
 ./build/app/s2v test-pattern --segments 2 --frames 8 --width 160 --height 120 >/dev/null
+samples=/usr/share/doc/opencv-doc/examples/data
+./build/app/s2v curate "$samples/Megamind.avi" "$samples/vtest.avi" --out "$S2V_DATA_DIR/scores.db" \
+  --max_seconds 6 >/dev/null 2>&1 || true
 for tab in generate curate; do
   xvfb-run -a -s "-screen 0 1280x800x24" bash -c "
-    '$app' --tab $tab --geometry 1280x800 & pid=\$!
+    '$app' --tab $tab --open-results '$S2V_DATA_DIR/scores.db' --geometry 1280x800 & pid=\$!
     sleep 6
     import -window root docs/screenshot-$tab.png
     kill \$pid" 

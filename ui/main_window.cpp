@@ -23,7 +23,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_ = new QTabWidget(this);
   tabs_->setObjectName("workspaces");
   generate_ = new GenerateWorkspace(jobs_, tabs_);
-  curate_ = new CurateWorkspace(tabs_);
+  curate_ = new CurateWorkspace(jobs_, tabs_);
   tabs_->addTab(generate_, tr("&Generate"));
   tabs_->addTab(curate_, tr("C&urate"));
   setCentralWidget(tabs_);

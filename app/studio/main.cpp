@@ -4,6 +4,7 @@
 #include <QTabWidget>
 
 #include "s2v_version.h"
+#include "ui/curate/curate_workspace.h"
 #include "ui/main_window.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,9 @@ int main(int argc, char** argv) {
   s2v::ui::MainWindow w;
   if (const int i = args.indexOf("--tab"); i >= 0 && i + 1 < args.size())
     w.tabs()->setCurrentIndex(args[i + 1] == "curate" ? 1 : 0);
+  // --open-results DB shows a curation database in the Curate workspace.
+  if (const int i = args.indexOf("--open-results"); i >= 0 && i + 1 < args.size())
+    w.curate()->openDatabase(args[i + 1]);
   w.show();
   return app.exec();
 }

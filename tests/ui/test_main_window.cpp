@@ -12,7 +12,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <QTableWidget>
+
 #include "ui/about.h"
+#include "ui/curate/curate_workspace.h"
 #include "ui/generate/drop_area.h"
 #include "ui/generate/generate_workspace.h"
 #include "ui/jobs/job_dock.h"
@@ -147,6 +150,35 @@ class TestMainWindow : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     QTest::keyClick(&w, Qt::Key_R, Qt::ControlModifier);
     QVERIFY2(w.generate()->message().contains("portrait"), qPrintable(w.generate()->message()));
+  }
+
+  void curateWorkspaceScoresAFolderAndShowsSortableRows() {
+    const QString clips = dir_.path() + "/clips";
+    QDir().mkpath(clips);
+    QVERIFY(ffmpeg({"-f", "lavfi", "-i", "testsrc2=size=160x120:rate=8", "-t", "1", "-pix_fmt", "yuv420p",
+                    clips + "/a.mp4"}));
+    QVERIFY(ffmpeg({"-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=8", "-t", "1", "-pix_fmt", "yuv420p",
+                    clips + "/b.mp4"}));
+    MainWindow w;
+    w.show();
+    auto* cur = w.curate();
+    QSignalSpy loaded(cur, &CurateWorkspace::databaseLoaded);
+    cur->openFolder(clips);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 180000);
+    QCOMPARE(loaded.at(0).at(1).toInt(), 2);
+    QTableWidget* t = cur->table();
+    QCOMPARE(t->rowCount(), 2);
+    QStringList headers;
+    for (int c = 0; c < t->columnCount(); ++c) headers << t->horizontalHeaderItem(c)->text();
+    QVERIFY(headers.contains("motion") && headers.contains("clarity") && headers.contains("verdict"));
+    const int motion = headers.indexOf("motion");
+    t->sortItems(motion, Qt::DescendingOrder);
+    const QVariant first = t->item(0, motion)->data(Qt::DisplayRole);
+    const QVariant second = t->item(1, motion)->data(Qt::DisplayRole);
+    if (first.typeId() == QMetaType::Double && second.typeId() == QMetaType::Double)
+      QVERIFY(first.toDouble() >= second.toDouble());
+    QVERIFY(!t->item(0, headers.indexOf("verdict"))->text().isEmpty());
+    QVERIFY(cur->status().contains("2 clips"));
   }
 
   void settingsPersist() {

@@ -3,6 +3,7 @@
 #include <QMetaObject>
 #include <QStandardPaths>
 
+#include "core/curate_job/curate_job.h"
 #include "core/diagnostics/test_pattern.h"
 #include "models/base/error.h"
 
@@ -18,6 +19,7 @@ JobQueueAdapter::JobQueueAdapter(QObject* parent) : QObject(parent) {
   qRegisterMetaType<s2v::ui::JobUpdate>();
   registry_ = std::make_unique<jobs::JobRegistry>();
   registry_->add(diagnostics::kTestPatternKind, diagnostics::run_test_pattern);
+  registry_->add(curation::kCurateKind, curation::run_curate);
   store_ = std::make_unique<jobs::JobStore>(defaultStoreRoot().toStdString());
   queue_ = std::make_unique<jobs::JobQueue>(*store_, *registry_);
   queue_->set_listener([this](const jobs::JobEvent& e) {
