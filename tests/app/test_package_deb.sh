@@ -8,7 +8,8 @@ trap 'rm -rf "$work"' EXIT
 (cd "$build" && cpack -G DEB -B "$work/out" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; exit 1; }
 deb=$(ls "$work"/out/*.deb | head -n1)
 [ -f "$deb" ] || { echo "FAIL: no .deb produced"; exit 1; }
-dpkg-deb --info "$deb" | grep -q "Package: s2v-studio" || { echo "FAIL: wrong package name"; exit 1; }
+info=$(dpkg-deb --field "$deb" Package)
+[ "$info" = "s2v-studio" ] || { echo "FAIL: package name is '$info', expected s2v-studio"; exit 1; }
 dpkg -x "$deb" "$work/root"
 for f in usr/bin/s2v usr/share/applications/s2v-studio.desktop \
          usr/share/metainfo/io.github.s2vstudio.S2VStudio.metainfo.xml \
