@@ -415,6 +415,8 @@ ExportResult concat_segments(const std::vector<fs::path>& segments, const fs::pa
     offset += av_rescale_q(s.end - s.start, s.tb, vst->time_base);
   }
   if (audio) audio->finish();
+  // Read the stream's time base before the context (and vst with it) is freed.
+  result.video_duration_s = double(offset) * av_q2d(vst->time_base);
   err = av_write_trailer(out.fmt);
   if (err < 0) throw_av(err, "finish", out_path);
   out.check_io("finish");
@@ -425,7 +427,6 @@ ExportResult concat_segments(const std::vector<fs::path>& segments, const fs::pa
   commit_part(out.part, out_path);
   out.committed = true;
 
-  result.video_duration_s = double(offset) * av_q2d(vst->time_base);
   if (audio) {
     result.audio_sample_rate = audio->rate();
     result.audio_duration_s = double(audio->produced()) / audio->rate();
