@@ -18,6 +18,8 @@ extern "C" {
 #include "core/curate_job/curate_job.h"
 #include "core/curation/results_db.h"
 #include "core/diagnostics/test_pattern.h"
+#include "core/generate/demo_model.h"
+#include "core/generate/generate_job.h"
 #include "core/jobs/job_queue.h"
 #include "models/base/error.h"
 #include "models/weights/inspect.h"
@@ -37,6 +39,7 @@ jobs::JobRegistry make_registry() {
   jobs::JobRegistry reg;
   reg.add(diagnostics::kTestPatternKind, diagnostics::run_test_pattern);
   reg.add(curation::kCurateKind, curation::run_curate);
+  reg.add(generate::kGenerateKind, generate::run_generate_job);
   return reg;
 }
 
@@ -81,18 +84,6 @@ struct Command {
   std::string summary;
   std::function<int(const std::vector<std::string>&)> run;
 };
-
-int not_available(const std::string& name, const std::string& what,
-                  const std::vector<std::string>& argv) {
-  for (auto& a : argv)
-    if (a == "--help" || a == "-h") {
-      std::printf("usage: s2v %s [options]\n\nNot available yet in this build (%s).\n", name.c_str(),
-                  what.c_str());
-      return kOk;
-    }
-  std::fprintf(stderr, "s2v %s: not available yet in this build (%s)\n", name.c_str(), what.c_str());
-  return kNotAvailable;
-}
 
 int cmd_test_pattern(const std::vector<std::string>& argv) {
   Args a("test-pattern",
@@ -304,10 +295,116 @@ int cmd_curate(const std::vector<std::string>& argv) {
   return rc;
 }
 
+bool parse_bool(const std::string& name, const std::string& v) {
+  if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "False" || v == "0" || v == "no") return false;
+  throw Error("--" + name + " takes true or false, not '" + v + "'", ErrorKind::InvalidArgument);
+}
+
+int cmd_generate(const std::vector<std::string>& argv) {
+  const generate::GenerateParams d;
+  Args a("generate",
+         "Render an audio-driven video from a reference portrait, an audio track and a prompt with\n"
+         "Wan2.2-S2V. Flags follow the official generate.py. Each clip is written as soon as it is\n"
+         "done; Ctrl-C cancels and keeps them (continue with --resume JOB or 's2v jobs resume JOB').",
+         {{"ckpt_dir", "DIR", "model folder (official Wan2.2-S2V-14B layout); default: the bundled demo model", ""},
+          {"image", "FILE", "reference portrait", ""},
+          {"audio", "FILE", "driving speech or song", ""},
+          {"audio_start", "S", "use the audio from this second", "0"},
+          {"audio_end", "S", "... to this second (-1: the end)", "-1"},
+          {"prompt", "TEXT", "what the video shows", ""},
+          {"negative_prompt", "TEXT", "what to avoid (default: the official negative prompt)", ""},
+          {"pose_video", "FILE", "DWPose skeleton video driving the pose", ""},
+          {"num_clip", "N", "clips to render (0: as many as the audio needs)", "0"},
+          {"infer_frames", "N", "frames per clip, a multiple of 4", std::to_string(d.infer_frames)},
+          {"sample_steps", "N", "denoising steps per clip", std::to_string(d.sample_steps)},
+          {"sample_shift", "X", "noise schedule shift (3 for 480p, 5 above)", "3"},
+          {"sample_guide_scale", "X", "classifier-free guidance scale (<= 1: off)", "4.5"},
+          {"sample_solver", "unipc|dpm++", "sampler", d.sample_solver},
+          {"base_seed", "N", "seed of the first clip (clip r uses seed + r); -1: random", "-1"},
+          {"size", "W*H", "pixel area of the output; the portrait's aspect ratio is kept", d.size},
+          {"offload_model", "BOOL", "keep encoders and VAE off the GPU while the DiT runs", "true"},
+          {"offload_blocks", "", "stream DiT blocks from host memory (GPUs smaller than the weights)", ""},
+          {"start_from_ref", "", "the portrait is the first frame (init_first_frame)", ""},
+          {"device", "auto|cpu|cuda[:N]", "where to run", d.device},
+          {"dtype", "auto|float32|bfloat16|float16", "DiT/umT5 precision (auto: bf16 on CUDA, float32 on CPU)", d.dtype},
+          {"out", "FILE", "the final MP4 (default: output.mp4 in the job folder)", ""},
+          {"resume", "JOB", "continue an interrupted or cancelled generation job", ""},
+          {"dry_run", "", "check everything and print the plan, render nothing", ""},
+          {"json", "", "print progress as JSON lines on stdout", ""}});
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  jobs::JobStore store(jobs::JobStore::default_root());
+  auto registry = make_registry();
+  jobs::JobQueue queue(store, registry);
+  if (auto id = a.value("resume")) {
+    if (!queue.resume(*id)) throw Error("job '" + *id + "' cannot be resumed (unknown, running or finished)", ErrorKind::InvalidArgument);
+    if (!a.flag("json")) std::fprintf(stderr, "job %s: resuming\n", id->c_str());
+    return run_in_foreground(queue, *id, a.flag("json"));
+  }
+  generate::GenerateParams p;
+  auto abs = [](const std::string& v) { return v.empty() ? v : std::filesystem::absolute(v).string(); };
+  p.ckpt_dir = a.get("ckpt_dir");
+  if (p.ckpt_dir.empty()) {
+    p.ckpt_dir = generate::find_demo_model().string();
+    if (p.ckpt_dir.empty())
+      throw Error("no --ckpt_dir given and no bundled demo model found (make one with 's2v make-demo-model DIR')",
+                  ErrorKind::InvalidArgument);
+  }
+  p.ckpt_dir = abs(p.ckpt_dir);
+  p.image = abs(a.get("image"));
+  p.audio = abs(a.get("audio"));
+  p.audio_start_s = a.get_double("audio_start");
+  p.audio_end_s = a.get_double("audio_end");
+  p.prompt = a.get("prompt");
+  p.negative_prompt = a.get("negative_prompt");
+  p.pose_video = abs(a.get("pose_video"));
+  p.num_clip = a.get_int("num_clip");
+  p.infer_frames = a.get_int("infer_frames");
+  p.sample_steps = a.get_int("sample_steps");
+  p.sample_shift = a.get_double("sample_shift");
+  p.sample_guide_scale = a.get_double("sample_guide_scale");
+  p.sample_solver = a.get("sample_solver");
+  p.base_seed = std::stoll(a.get("base_seed"));
+  p.size = a.get("size");
+  p.offload_model = parse_bool("offload_model", a.get("offload_model"));
+  p.offload_blocks = a.flag("offload_blocks");
+  p.init_first_frame = a.flag("start_from_ref");
+  p.device = a.get("device");
+  p.dtype = a.get("dtype");
+  p.out = abs(a.get("out"));
+  // every check before the job exists: bad inputs fail here with their own message
+  const generate::Preflight pre = generate::preflight(p);
+  if (!a.flag("json")) {
+    std::fprintf(stderr, "model: %s (%s parameters)\n", pre.model.label.c_str(),
+                 std::to_string(pre.model.total_parameters()).c_str());
+    std::fprintf(stderr, "render: %dx%d, %d clip(s), %lld frames at 16 fps (%.1f s of audio), %s on %s\n%s\n",
+                 pre.width, pre.height, pre.clips, static_cast<long long>(pre.frames), pre.audio_s,
+                 pre.dtype.c_str(), pre.device.c_str(), pre.estimate.summary().c_str());
+  }
+  if (a.flag("dry_run")) return kOk;
+  const std::string id = queue.submit(generate::make_generate_spec(p));
+  if (!a.flag("json")) std::fprintf(stderr, "job %s\n", id.c_str());
+  return run_in_foreground(queue, id, a.flag("json"));
+}
+
+int cmd_make_demo_model(const std::vector<std::string>& argv) {
+  Args a("make-demo-model",
+         "Write the demo model: the official Wan2.2-S2V-14B folder layout with tiny random weights.\n"
+         "It runs through the real loaders and pipeline; its videos are noise.",
+         {{"seed", "N", "random seed of the weights", "2025"}}, "DIR");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() != 1) throw Error("s2v make-demo-model needs one folder", ErrorKind::InvalidArgument);
+  generate::make_demo_model(a.positionals()[0], static_cast<uint64_t>(std::stoull(a.get("seed"))));
+  std::printf("%s\n", a.positionals()[0].c_str());
+  return kOk;
+}
+
 std::map<std::string, Command> commands() {
   return {
-      {"generate", {"render an audio-driven video from a portrait (Wan2.2-S2V)",
-                    [](auto& a) { return not_available("generate", "the S2V pipeline has not landed", a); }}},
+      {"generate", {"render an audio-driven video from a portrait (Wan2.2-S2V)", cmd_generate}},
+      {"make-demo-model", {"write the tiny random-weight demo model folder", cmd_make_demo_model}},
       {"curate", {"score video clips for dataset curation (also: curate export, curate merge)", cmd_curate}},
       {"inspect", {"summarise a checkpoint file or folder", cmd_inspect}},
       {"convert", {"convert a .pth checkpoint to safetensors", cmd_convert}},

@@ -60,6 +60,7 @@ DiTConfig DiTConfig::from_json(const nlohmann::json& j) {
   read(j, "cond_dim", c.cond_dim);
   read(j, "audio_dim", c.audio_dim);
   read(j, "num_audio_token", c.num_audio_token);
+  read(j, "audio_num_layers", c.audio_num_layers);  // not an official argument (fixed at 25 there)
   read(j, "enable_adain", c.enable_adain);
   read(j, "adain_mode", c.adain_mode);
   read(j, "audio_inject_layers", c.audio_inject_layers);
@@ -98,6 +99,7 @@ nlohmann::json DiTConfig::to_json() const {
                         {"cond_dim", cond_dim},
                         {"audio_dim", audio_dim},
                         {"num_audio_token", num_audio_token},
+                        {"audio_num_layers", audio_num_layers},
                         {"enable_adain", enable_adain},
                         {"adain_mode", adain_mode},
                         {"audio_inject_layers", audio_inject_layers},

@@ -302,7 +302,10 @@ torch::Tensor WanModelS2VImpl::forward(const DiTInputs& in, DiTTrace* trace) {
 
   // --- blocks, audio injection ---
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    x = blocks[i]->as<WanS2VAttentionBlockImpl>()->forward(x, e0, seg, rope, context, options);
+    auto* block = blocks[i]->as<WanS2VAttentionBlockImpl>();
+    if (options.stream_blocks) block->to(dev, /*non_blocking=*/true);
+    x = block->forward(x, e0, seg, rope, context, options);
+    if (options.stream_blocks && dev != torch::kCPU) block->to(torch::kCPU);
     const int64_t id = audio_injector->injector_after(i);
     if (id >= 0) x = audio_injector->forward(id, x, L, audio_local, audio_global, options.attention);
   }

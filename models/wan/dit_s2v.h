@@ -35,6 +35,9 @@ struct DiTOptions {
   AttentionOptions attention;
   // dtype of the RoPE rotation; float64 is what the reference does.
   torch::ScalarType rope_dtype = torch::kFloat64;
+  // Block-by-block offload for devices with less memory than the weights: the 40 attention blocks
+  // stay in host memory and each is moved to the device of patch_embedding for its forward only.
+  bool stream_blocks = false;
 };
 
 // Inputs of one forward pass, named and shaped as WanModel_S2V.forward's arguments (one sample).

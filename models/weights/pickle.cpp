@@ -47,7 +47,10 @@ bool allowed_global(const std::string& g) {
       "collections.OrderedDict",       "torch._utils._rebuild_tensor_v2",
       "torch._utils._rebuild_tensor",  "torch._utils._rebuild_parameter",
       "torch._utils._rebuild_parameter_with_state", "torch._tensor._rebuild_from_type_v2",
-      "torch.Tensor",                  "torch.nn.parameter.Parameter"};
+      "torch.Tensor",                  "torch.nn.parameter.Parameter",
+      // torch::pickle_save (LibTorch) wraps typed containers as restore_type_tag(value, "Dict[str, Tensor]"):
+      // an annotation only, the value is returned unchanged
+      "torch.jit._pickle.restore_type_tag"};
   for (const char* o : ok)
     if (g == o) return true;
   return g.rfind("torch.", 0) == 0 && !storage_dtype(g.substr(6)).empty();
@@ -286,6 +289,10 @@ class Unpickler {
       return d;
     }
     if (f == "torch._utils._rebuild_tensor_v2" || f == "torch._utils._rebuild_tensor") return rebuild_tensor(a);
+    if (f == "torch.jit._pickle.restore_type_tag") {
+      if (a.size() != 2 || a[1]->type != Type::String) refuse_call(fn);
+      return a[0];
+    }
     if (f == "torch._utils._rebuild_parameter" || f == "torch._utils._rebuild_parameter_with_state") {
       if (a.empty() || a[0]->type != Type::Tensor) corrupt("_rebuild_parameter without a tensor");
       return a[0];

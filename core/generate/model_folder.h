@@ -1,0 +1,73 @@
+#pragma once
+// A checkpoint folder for generation, found, described and validated before any job starts.
+//
+// Layouts accepted (docs/model-folder.md):
+//   official Wan-AI/Wan2.2-S2V-14B: config.json + diffusion_pytorch_model*.safetensors (sharded
+//     with its .index.json, or one file), Wan2.1_VAE.pth, models_t5_umt5-xxl-enc-bf16.pth,
+//     google/umt5-xxl/ (spiece.model), wav2vec2-large-xlsr-53-english/ (config.json +
+//     model.safetensors or pytorch_model.bin);
+//   the same with single-file safetensors repackagings in place of the .pth files
+//     (Wan2.1_VAE.safetensors, models_t5_umt5-xxl-enc-bf16.safetensors);
+//   an optional s2v_model.json beside them: {"demo": true, "label": ..., "vae": {...},
+//     "t5": {...}} with the VAE/umT5 constructor arguments when they are not the official ones
+//     (the bundled demo model uses it).
+// No LibTorch, no Qt in this header: the Generate workspace includes it.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/generate/generate_params.h"
+
+namespace s2v::generate {
+
+inline constexpr const char* kDemoModelLabel = "Demo model (random weights: output is noise)";
+
+struct ModelComponent {
+  std::string name;                // "DiT", "VAE", "umT5", "tokenizer", "wav2vec2"
+  std::filesystem::path path;      // file or folder used (empty when missing)
+  uint64_t parameters = 0;         // elements over every tensor
+  uint64_t stored_bytes = 0;       // bytes on disk of the tensors
+};
+
+struct ModelFolder {
+  std::filesystem::path root;
+  bool demo = false;               // s2v_model.json says "demo": true
+  std::string label;               // kDemoModelLabel for the demo, else "Wan2.2-S2V-14B (...)"
+  std::vector<ModelComponent> components;
+  std::vector<std::string> problems;  // every problem found, one sentence each; empty = usable
+
+  bool ok() const { return problems.empty(); }
+  const ModelComponent* component(const std::string& name) const;
+  uint64_t total_parameters() const;
+};
+
+// Looks at every file the pipeline needs: presence, safetensors/pth headers, and (deep = true)
+// every tensor name and shape against the architecture the configs imply. Never throws for a bad
+// folder: everything wrong is listed in problems.
+ModelFolder inspect_model_folder(const std::filesystem::path& root, bool deep = true);
+
+// The bundled demo model folder: $S2V_DEMO_MODEL, else <exe>/../share/s2v-studio/demo-model,
+// else the build tree's demo-model. Empty when none exists.
+std::filesystem::path find_demo_model();
+
+// Memory the stages need at a resolution, dtype and device, and what offloading saves.
+struct MemoryEstimate {
+  int height = 0, width = 0, clips = 0;
+  int64_t tokens = 0;                   // DiT sequence length (noisy + reference + motion tokens)
+  uint64_t dit_weights = 0, t5_weights = 0, vae_weights = 0, wav2vec2_weights = 0;
+  uint64_t dit_activations = 0;         // peak of one forward
+  uint64_t vae_activations = 0;         // peak of one clip's decode
+  uint64_t peak_device = 0;             // everything resident (no offload)
+  uint64_t peak_offload_model = 0;      // encoders and VAE off the device while the DiT runs
+  uint64_t peak_offload_blocks = 0;     // plus the DiT streamed block by block
+  double tflops_per_step = 0.0;         // DiT forward work per denoising step (both CFG branches)
+  std::string summary() const;          // a few lines for the CLI and the UI
+};
+
+// dtype: "float32" | "bfloat16" | "float16"; clips from the audio length (or params.num_clip).
+MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& params,
+                               int height, int width, int clips, const std::string& dtype);
+
+}  // namespace s2v::generate
