@@ -116,6 +116,13 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
         if (i >= n) return;
         double t0 = thread_cpu_s();
         dets[i] = tl.detector.detect(clip.frames[i], grey[i]);
+        if (options_.pose) {
+          // person boxes of this frame alone (the close-up rule on its own faces), then ViTPose
+          std::vector<FrameDetections> one{dets[i]};
+          resolve_persons(one, {0.0}, frame);
+          dets[i] = detections_from_poses(
+              options_.pose->estimate(clip.frames[i], merge_boxes(one[0].persons)), frame);
+        }
         wt["people"] += thread_cpu_s() - t0;
         if (i > 0) {
           t0 = thread_cpu_s();
@@ -162,9 +169,10 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
     t.resize(n);
     for (size_t i = 0; i < n; ++i) t[i] = clip.fps > 0 ? i / clip.fps : double(i);
   }
-  resolve_persons(dets, t, frame);
+  if (!options_.pose) resolve_persons(dets, t, frame);  // poses already give the persons
   Tools& tl = *impl_->tools[0];
-  const auto people = people_metrics(dets, frame, clip.fps, tl.detector.method());
+  const auto people = people_metrics(
+      dets, frame, clip.fps, options_.pose ? options_.pose->method() : tl.detector.method());
   s.set("people_max", people.people_max);
   s.set("single_person_ratio", people.single_person_ratio);
   s.set("talking_face_run_s", people.talking_face_run_s);

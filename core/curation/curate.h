@@ -11,6 +11,7 @@
 #include "core/curation/aesthetics.h"
 #include "core/curation/clip_frames.h"
 #include "core/curation/detect.h"
+#include "core/curation/pose_model.h"
 #include "core/curation/scores.h"
 
 namespace s2v::curation {
@@ -20,6 +21,9 @@ struct CurateOptions {
   std::string brisque_dir = "/usr/share/opencv4/quality";
   std::string tessdata;               // empty = Tesseract's default folder
   std::shared_ptr<AestheticsModel> aesthetics;  // null → aesthetics n/a
+  // null → HOG + face cascades (no hands); set → ViTPose whole-body on the detectors' person
+  // boxes (the whole frame when none) gives people, face boxes and hand boxes.
+  std::shared_ptr<PoseModel> pose;
   bool parallel = true;               // two worker threads
   int ocr_every = 1;                  // OCR every n-th sampled frame
   int clarity_every = 1;              // BRISQUE on every n-th sampled frame
