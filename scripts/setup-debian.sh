@@ -27,8 +27,21 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# The sample clips (opencv-doc's Megamind.avi, vtest.avi, tree.avi) go into the app's sample folder,
+# where the Curate workspace's "Score the sample clips" and scripts/run-sample.sh find them.
+copy_samples() {
+  local from=/usr/share/doc/opencv-doc/examples/data
+  local to="${S2V_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/s2v-studio}/samples"
+  mkdir -p "$to"
+  for c in Megamind.avi vtest.avi tree.avi; do
+    [ -f "$from/$c" ] && { cmp -s "$from/$c" "$to/$c" || cp "$from/$c" "$to/$c"; }
+  done
+  echo "setup: sample clips in $to"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"
+  copy_samples
   exit 0
 fi
 
@@ -38,3 +51,4 @@ echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+copy_samples

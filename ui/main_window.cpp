@@ -51,6 +51,9 @@ void MainWindow::buildMenus() {
   auto* exportAct = file->addAction(tr("&Export MP4…"), generate_, &GenerateWorkspace::exportVideo);
   exportAct->setObjectName("actionExport");
   exportAct->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  auto* exportPng = file->addAction(tr("Export &PNG sequence…"), generate_, &GenerateWorkspace::exportPngSequence);
+  exportPng->setObjectName("actionExportPng");
+  exportPng->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
   auto* cancel = file->addAction(tr("&Cancel job"), this, &MainWindow::cancelCurrentJob);
   cancel->setObjectName("actionCancel");
   cancel->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Period), QKeySequence(Qt::Key_Escape)});

@@ -1,5 +1,6 @@
 #include "ui/curate/curate_workspace.h"
 
+#include <QComboBox>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
@@ -7,46 +8,196 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
-#include <QStandardPaths>
-#include <QTableWidget>
+#include <QSaveFile>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableView>
+#include <QThread>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
 
 #include "core/curate_job/curate_job.h"
 #include "core/curation/results_db.h"
+#include "ui/curate/clip_viewer.h"
+#include "ui/curate/curate_model.h"
+#include "ui/curate/histogram_panel.h"
+#include "ui/curate/sample_clips.h"
+#include "ui/curate/threshold_panel.h"
 #include "ui/jobs/job_queue_adapter.h"
 
 namespace s2v::ui {
 
+namespace {
+
+QString curateDbFolder() {
+  const QString dir = QFileInfo(JobQueueAdapter::defaultStoreRoot()).dir().absoluteFilePath("curate");
+  QDir().mkpath(dir);
+  return dir;
+}
+
+// A bound of the range filter: empty text = open (NaN).
+double bound(const QLineEdit* e) {
+  bool ok = false;
+  const double v = e->text().trimmed().toDouble(&ok);
+  return ok ? v : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
 CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidget(parent), jobs_(jobs) {
   setObjectName("curateWorkspace");
+  model_ = new CurateTableModel(this);
+  proxy_ = new CurateFilterProxy(this);
+  proxy_->setSourceModel(model_);
+
+  // Row 1: sources, preset, outputs.
   auto* open = new QPushButton(tr("Score folder…"), this);
   open->setObjectName("openFolder");
   auto* openDb = new QPushButton(tr("Open results…"), this);
   openDb->setObjectName("openDatabase");
-  status_ = new QLabel(tr("Score a folder of clips, or open a results database made by “s2v curate”. "
-                          "Metrics without the paper's networks use OpenCV/Tesseract fallbacks; the "
-                          "*_method columns say which."), this);
-  status_->setObjectName("curateStatus");
-  status_->setWordWrap(true);
-  table_ = new QTableWidget(0, 0, this);
-  table_->setObjectName("clipTable");
-  table_->setSortingEnabled(true);
-  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  auto* samples = new QPushButton(tr("Score the sample clips"), this);
+  samples->setObjectName("scoreSamples");
+  samples->setToolTip(tr("Copies Debian opencv-doc's Megamind.avi, vtest.avi and tree.avi into %1 and scores "
+                         "their first 10 seconds").arg(sampleFolder()));
+  presetBox_ = new QComboBox(this);
+  presetBox_->setObjectName("presetBox");
+  for (const auto& n : curation::Preset::builtin_names()) presetBox_->addItem(QString::fromStdString(n));
+  auto* loadPreset = new QPushButton(tr("Load preset…"), this);
+  loadPreset->setObjectName("loadPreset");
+  auto* savePresetButton = new QPushButton(tr("Save preset as…"), this);
+  savePresetButton->setObjectName("savePreset");
+  auto* exportButton = new QPushButton(tr("Export passing…"), this);
+  exportButton->setObjectName("exportPassing");
   auto* bar = new QHBoxLayout;
   bar->addWidget(open);
   bar->addWidget(openDb);
-  bar->addWidget(status_, 1);
+  bar->addWidget(samples);
+  bar->addSpacing(12);
+  bar->addWidget(new QLabel(tr("Preset:"), this));
+  bar->addWidget(presetBox_);
+  bar->addWidget(loadPreset);
+  bar->addWidget(savePresetButton);
+  bar->addWidget(exportButton);
+  bar->addStretch(1);
+
+  status_ = new QLabel(tr("Score a folder of clips, or open a results database made by “s2v curate”. "
+                          "Metrics without the paper's networks use OpenCV/Tesseract fallbacks; the "
+                          "tooltips say which method made each number."), this);
+  status_->setObjectName("curateStatus");
+  status_->setWordWrap(true);
+
+  // Row 2: filters.
+  auto* filterText = new QLineEdit(this);
+  filterText->setObjectName("filterText");
+  filterText->setPlaceholderText(tr("Filter by path or verdict"));
+  filterText->setClearButtonEnabled(true);
+  auto* verdictBox = new QComboBox(this);
+  verdictBox->setObjectName("verdictFilter");
+  verdictBox->addItem(tr("all verdicts"), QString());
+  for (const char* v : {"pass", "fail", "review", "error"}) verdictBox->addItem(v, QString(v));
+  rangeMetric_ = new QComboBox(this);
+  rangeMetric_->setObjectName("rangeMetric");
+  rangeMetric_->addItem(tr("no range"), -1);
+  for (const auto& m : curation::metric_names())
+    rangeMetric_->addItem(QString::fromStdString(m), CurateTableModel::metricColumn(m));
+  rangeMin_ = new QLineEdit(this);
+  rangeMin_->setObjectName("rangeMin");
+  rangeMin_->setPlaceholderText(tr("min"));
+  rangeMin_->setMaximumWidth(80);
+  rangeMax_ = new QLineEdit(this);
+  rangeMax_->setObjectName("rangeMax");
+  rangeMax_->setPlaceholderText(tr("max"));
+  rangeMax_->setMaximumWidth(80);
+  auto* filters = new QHBoxLayout;
+  filters->addWidget(filterText, 2);
+  filters->addWidget(verdictBox);
+  filters->addSpacing(12);
+  filters->addWidget(new QLabel(tr("Range:"), this));
+  filters->addWidget(rangeMetric_);
+  filters->addWidget(rangeMin_);
+  filters->addWidget(rangeMax_);
+  filters->addStretch(1);
+
+  table_ = new QTableView(this);
+  table_->setObjectName("clipTable");
+  table_->setModel(proxy_);
+  table_->setSortingEnabled(true);
+  table_->sortByColumn(-1, Qt::AscendingOrder);  // DB order until a header is clicked
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->verticalHeader()->hide();
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+
+  thresholds_ = new ThresholdPanel(model_, this);
+  histogram_ = new HistogramPanel(model_, this);
+  auto* tabs = new QTabWidget(this);
+  tabs->setObjectName("curateTabs");
+  tabs->addTab(thresholds_, tr("Thresholds"));
+  tabs->addTab(histogram_, tr("Histogram"));
+  viewer_ = new ClipViewer(this);
+
+  auto* left = new QSplitter(Qt::Vertical, this);
+  left->addWidget(table_);
+  left->addWidget(tabs);
+  left->setStretchFactor(0, 3);
+  left->setStretchFactor(1, 2);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(left);
+  split->addWidget(viewer_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+
   auto* l = new QVBoxLayout(this);
   l->addLayout(bar);
-  l->addWidget(table_, 1);
+  l->addWidget(status_);
+  l->addLayout(filters);
+  l->addWidget(split, 1);
+
   connect(open, &QPushButton::clicked, this, &CurateWorkspace::chooseFolder);
   connect(openDb, &QPushButton::clicked, this, &CurateWorkspace::chooseDatabase);
+  connect(samples, &QPushButton::clicked, this, [this] { scoreSampleClips(); });
+  connect(loadPreset, &QPushButton::clicked, this, &CurateWorkspace::choosePresetLoad);
+  connect(savePresetButton, &QPushButton::clicked, this, &CurateWorkspace::choosePresetSave);
+  connect(exportButton, &QPushButton::clicked, this, &CurateWorkspace::chooseExport);
+  connect(presetBox_, &QComboBox::textActivated, this, &CurateWorkspace::usePreset);
+  connect(filterText, &QLineEdit::textChanged, proxy_, &CurateFilterProxy::setText);
+  connect(verdictBox, &QComboBox::currentIndexChanged, this,
+          [this, verdictBox](int) { proxy_->setVerdict(verdictBox->currentData().toString()); });
+  connect(rangeMetric_, &QComboBox::currentIndexChanged, this, &CurateWorkspace::applyRangeFilter);
+  connect(rangeMin_, &QLineEdit::editingFinished, this, &CurateWorkspace::applyRangeFilter);
+  connect(rangeMax_, &QLineEdit::editingFinished, this, &CurateWorkspace::applyRangeFilter);
+  // Double-click or Enter opens the clip.
+  connect(table_, &QAbstractItemView::activated, this,
+          [this](const QModelIndex& i) { openClip(proxy_->mapToSource(i).row()); });
+  connect(model_, &CurateTableModel::verdictsChanged, this, &CurateWorkspace::updateStatus);
   connect(jobs_, &JobQueueAdapter::jobChanged, this, &CurateWorkspace::onJobChanged);
 }
 
 QString CurateWorkspace::status() const { return status_->text(); }
+
+void CurateWorkspace::updateStatus() {
+  if (model_->rowCount() == 0 && dbPath_.isEmpty()) return;
+  const QString counts = tr("%1 clips, %2 pass, %3 fail, %4 review, %5 error (preset %6)")
+                             .arg(model_->rowCount())
+                             .arg(model_->count("pass"))
+                             .arg(model_->count("fail"))
+                             .arg(model_->count("review"))
+                             .arg(model_->count("error"))
+                             .arg(QString::fromStdString(model_->preset().name));
+  status_->setText(message_.isEmpty() ? counts : message_ + ": " + counts);
+}
+
+void CurateWorkspace::applyRangeFilter() {
+  if (rangeColumn_ >= 0) proxy_->clearRange(rangeColumn_);
+  rangeColumn_ = rangeMetric_->currentData().toInt();
+  if (rangeColumn_ >= 0) proxy_->setRange(rangeColumn_, bound(rangeMin_), bound(rangeMax_));
+}
 
 void CurateWorkspace::chooseFolder() {
   const QString d = QFileDialog::getExistingDirectory(this, tr("Folder of clips"));
@@ -58,80 +209,161 @@ void CurateWorkspace::chooseDatabase() {
   if (!f.isEmpty()) openDatabase(f);
 }
 
-void CurateWorkspace::openFolder(const QString& folder) {
-  const QString abs = QFileInfo(folder).absoluteFilePath();
-  const QString dir = JobQueueAdapter::defaultStoreRoot() + "/../curate";
-  QDir().mkpath(dir);
-  const QString hash = QCryptographicHash::hash(abs.toUtf8(), QCryptographicHash::Sha1).toHex().left(10);
-  pendingDb_ = QDir(dir).absoluteFilePath(QFileInfo(abs).fileName() + "-" + hash + ".db");
+void CurateWorkspace::chooseExport() {
+  const QString f = QFileDialog::getSaveFileName(this, tr("Export the passing clips"), "passing.txt",
+                                                 tr("List of paths (*.txt);;CSV (*.csv)"));
+  if (!f.isEmpty()) exportPassing(f);
+}
+
+void CurateWorkspace::choosePresetSave() {
+  const QString f = QFileDialog::getSaveFileName(this, tr("Save preset as"), "preset.json", tr("Preset (*.json)"));
+  if (!f.isEmpty()) savePreset(f);
+}
+
+void CurateWorkspace::choosePresetLoad() {
+  const QString f = QFileDialog::getOpenFileName(this, tr("Load preset"), {}, tr("Preset (*.json)"));
+  if (!f.isEmpty()) usePreset(f);
+}
+
+void CurateWorkspace::submitCurate(const QStringList& inputs, const QString& db, const QString& title,
+                                   double maxSeconds) {
+  pendingDb_ = db;
+  std::vector<std::string> in;
+  for (const auto& s : inputs) in.push_back(s.toStdString());
   jobs::JobSpec spec;
   spec.kind = curation::kCurateKind;
-  spec.title = tr("Curate %1").arg(QFileInfo(abs).fileName()).toStdString();
-  spec.params = {{"inputs", {abs.toStdString()}}, {"db", pendingDb_.toStdString()}, {"preset", "talking-head"}};
+  spec.title = title.toStdString();
+  // Built-in presets go by name; a loaded preset is re-applied here on load anyway.
+  spec.params = {{"inputs", in}, {"db", db.toStdString()}, {"preset", "talking-head"}};
+  if (maxSeconds > 0) spec.params["max_seconds"] = maxSeconds;
   pendingJob_ = jobs_->submit(spec);
+}
+
+void CurateWorkspace::openFolder(const QString& folder) {
+  const QString abs = QFileInfo(folder).absoluteFilePath();
+  const QString hash = QCryptographicHash::hash(abs.toUtf8(), QCryptographicHash::Sha1).toHex().left(10);
+  submitCurate({abs}, QDir(curateDbFolder()).absoluteFilePath(QFileInfo(abs).fileName() + "-" + hash + ".db"),
+               tr("Curate %1").arg(QFileInfo(abs).fileName()), 0.0);
   if (!pendingJob_.isEmpty()) status_->setText(tr("Scoring %1 … (see the job dock)").arg(abs));
 }
 
+void CurateWorkspace::scoreSampleClips(double maxSeconds) {
+  status_->setText(tr("Copying the sample clips into %1 …").arg(sampleFolder()));
+  // Copying ~10 MB may touch a cold disk: off the GUI thread.
+  auto* result = new QStringList;
+  auto* error = new QString;
+  QThread* copier = QThread::create([result, error] { *result = copySampleClips(kOpenCvDocData, error); });
+  connect(copier, &QThread::finished, this, [this, copier, result, error, maxSeconds] {
+    const QStringList clips = *result;
+    const QString err = *error;
+    delete result;
+    delete error;
+    copier->deleteLater();
+    if (clips.isEmpty()) {
+      status_->setText(tr("No sample clips: install Debian's opencv-doc (it ships Megamind.avi, vtest.avi and "
+                          "tree.avi in %1)%2").arg(kOpenCvDocData, err.isEmpty() ? QString() : " — " + err));
+      return;
+    }
+    const QString db = QDir(curateDbFolder()).absoluteFilePath("samples.db");
+    submitCurate(clips, db, tr("Curate the sample clips"), maxSeconds);
+    if (!pendingJob_.isEmpty())
+      status_->setText(tr("Scoring %1 sample clips from %2 … (see the job dock)").arg(clips.size()).arg(sampleFolder()));
+  });
+  copier->start();
+}
+
 void CurateWorkspace::onJobChanged(const JobUpdate& u) {
-  if (QString::fromStdString(u.record.id) != pendingJob_) return;
+  if (pendingJob_.isEmpty() || QString::fromStdString(u.record.id) != pendingJob_) return;
   if (u.record.state == jobs::JobState::Done) {
     pendingJob_.clear();
     openDatabase(pendingDb_);
   } else if (u.record.state == jobs::JobState::Failed) {
+    pendingJob_.clear();
     status_->setText(tr("Scoring failed: %1").arg(QString::fromStdString(u.record.error)));
   }
 }
 
 void CurateWorkspace::openDatabase(const QString& dbPath) {
-  std::vector<curation::ClipScores> rows;
+  // Reading every row (and its series JSON) of a large database is slow: off the GUI thread. The
+  // last call wins when loads overlap.
+  const int generation = ++loadGeneration_;
+  status_->setText(tr("Reading %1 …").arg(QFileInfo(dbPath).fileName()));
+  struct Loaded {
+    std::vector<curation::ClipScores> rows;
+    QString error;
+  };
+  auto loaded = std::make_shared<Loaded>();
+  QThread* reader = QThread::create([loaded, path = dbPath.toStdString()] {
+    try {
+      loaded->rows = curation::ResultsDb(path).all();
+    } catch (const std::exception& e) {
+      loaded->error = QString::fromUtf8(e.what());
+    }
+  });
+  connect(reader, &QThread::finished, this, [this, reader, loaded, dbPath, generation] {
+    reader->deleteLater();
+    if (generation != loadGeneration_) return;
+    if (!loaded->error.isEmpty()) {
+      status_->setText(tr("Cannot open %1: %2").arg(dbPath, loaded->error));
+      emit databaseFailed(dbPath, loaded->error);
+      return;
+    }
+    dbPath_ = dbPath;
+    message_ = QFileInfo(dbPath).fileName();
+    const int n = static_cast<int>(loaded->rows.size());
+    model_->setRows(std::move(loaded->rows));  // judged with the current preset
+    table_->resizeColumnsToContents();
+    for (int c = 0; c < model_->columnCount(); ++c)  // long failed_metrics lists stay readable by tooltip
+      table_->setColumnWidth(c, std::min(table_->columnWidth(c), 220));
+    updateStatus();
+    emit databaseLoaded(dbPath, n);
+  });
+  reader->start();
+}
+
+void CurateWorkspace::openClip(int sourceRow) {
+  if (sourceRow < 0 || sourceRow >= model_->rowCount()) return;
+  const auto& row = model_->row(sourceRow);
+  viewer_->setClip(row);
+  emit clipOpened(QString::fromStdString(row.path));
+}
+
+bool CurateWorkspace::exportPassing(const QString& file) {
   try {
-    rows = curation::ResultsDb(dbPath.toStdString()).all();
+    model_->exportPassing(file);
   } catch (const std::exception& e) {
-    status_->setText(tr("Cannot open %1: %2").arg(dbPath, QString::fromUtf8(e.what())));
+    status_->setText(QString::fromUtf8(e.what()));
+    return false;
+  }
+  message_ = tr("%1 passing clips written to %2").arg(model_->count("pass")).arg(file);
+  updateStatus();
+  return true;
+}
+
+bool CurateWorkspace::savePreset(const QString& file) {
+  curation::Preset p = model_->preset();
+  p.name = QFileInfo(file).completeBaseName().toStdString();
+  const QByteArray text = QByteArray::fromStdString(p.to_json() + "\n");
+  QSaveFile out(file);
+  if (!out.open(QIODevice::WriteOnly) || out.write(text) != text.size() || !out.commit()) {
+    status_->setText(tr("Cannot save the preset '%1': %2").arg(file, out.errorString()));
+    return false;
+  }
+  message_ = tr("Preset saved to %1").arg(file);
+  updateStatus();
+  return true;
+}
+
+void CurateWorkspace::usePreset(const QString& nameOrFile) {
+  try {
+    const std::string s = nameOrFile.toStdString();
+    model_->setPreset(QFileInfo(nameOrFile).isFile() ? curation::Preset::load(s) : curation::Preset::builtin(s));
+  } catch (const std::exception& e) {
+    status_->setText(QString::fromUtf8(e.what()));
     return;
   }
-  const auto& metrics = curation::metric_names();
-  QStringList headers = {"path", "verdict", "failed_metrics", "duration_s", "width", "height", "fps"};
-  for (auto& m : metrics) headers << QString::fromStdString(m);
-  table_->setSortingEnabled(false);
-  table_->clear();
-  table_->setColumnCount(headers.size());
-  table_->setHorizontalHeaderLabels(headers);
-  table_->setRowCount(static_cast<int>(rows.size()));
-  auto number = [](double v) {
-    auto* it = new QTableWidgetItem;
-    it->setData(Qt::DisplayRole, v);
-    return it;
-  };
-  int pass = 0;
-  for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
-    const auto& s = rows[r];
-    auto* path = new QTableWidgetItem(QFileInfo(QString::fromStdString(s.path)).fileName());
-    path->setToolTip(QString::fromStdString(s.error.empty() ? s.path : s.path + "\n" + s.error));
-    table_->setItem(r, 0, path);
-    auto* verdict = new QTableWidgetItem(QString::fromStdString(s.verdict));
-    const QColor bg = s.verdict == "pass" ? QColor(200, 235, 205)
-                      : s.verdict == "fail" ? QColor(245, 200, 200)
-                      : s.verdict == "error" ? QColor(220, 220, 220) : QColor(250, 235, 190);
-    verdict->setBackground(bg);
-    pass += s.verdict == "pass";
-    table_->setItem(r, 1, verdict);
-    table_->setItem(r, 2, new QTableWidgetItem(QString::fromStdString(curation::join_failed(s.failed_metrics))));
-    table_->setItem(r, 3, number(s.duration_s));
-    table_->setItem(r, 4, number(s.width));
-    table_->setItem(r, 5, number(s.height));
-    table_->setItem(r, 6, number(s.fps));
-    for (int m = 0; m < static_cast<int>(metrics.size()); ++m) {
-      const auto metric = s.metric(metrics[m]);
-      QTableWidgetItem* it = metric.value ? number(*metric.value) : new QTableWidgetItem(tr("n/a"));
-      it->setToolTip(QString::fromStdString(metric.value ? metric.method : metric.na_reason));
-      table_->setItem(r, 7 + m, it);
-    }
-  }
-  table_->setSortingEnabled(true);
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  status_->setText(tr("%1: %2 clips, %3 pass").arg(QFileInfo(dbPath).fileName()).arg(rows.size()).arg(pass));
-  emit databaseLoaded(dbPath, static_cast<int>(rows.size()));
+  const int i = presetBox_->findText(nameOrFile);
+  if (i >= 0) presetBox_->setCurrentIndex(i);
 }
 
 }  // namespace s2v::ui

@@ -1,13 +1,37 @@
 #include "ui/generate/input_probe.h"
 
 #include <QFileInfo>
+#include <QImageReader>
 #include <QMetaObject>
 #include <QPointer>
 #include <QThreadPool>
 
 #include "core/media/probe.h"
+#include "core/media/video_reader.h"
 
 namespace s2v::ui {
+
+namespace {
+
+// Upright, scaled to fit the thumbnail square; Qt's reader first (JPEG decodes at a reduced
+// scale), FFmpeg's decoder for what Qt cannot read.
+QImage portraitThumbnail(const QString& path) {
+  const int side = ProbedInput::kThumbnailSide;
+  QImageReader reader(path);
+  reader.setAutoTransform(true);
+  QImage img = reader.read();
+  if (img.isNull()) {
+    try {
+      const media::RgbFrame f = media::read_image(path.toStdString());
+      img = QImage(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888).copy();
+    } catch (const std::exception&) {
+      return {};
+    }
+  }
+  return img.scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+}
+
+}  // namespace
 
 ProbedInput classifyInput(const QString& path) {
   ProbedInput r;
@@ -21,6 +45,7 @@ ProbedInput classifyInput(const QString& path) {
       case media::MediaKind::Image:
         r.role = ProbedInput::Role::Portrait;
         r.summary = QObject::tr("%1 · %2×%3 image").arg(name).arg(info.width).arg(info.height);
+        r.thumbnail = portraitThumbnail(path);
         return r;
       case media::MediaKind::Audio:
         r.role = ProbedInput::Role::Audio;
@@ -34,7 +59,8 @@ ProbedInput classifyInput(const QString& path) {
           r.summary = QObject::tr("%1 · audio track of a %2 s video").arg(name).arg(info.duration_s, 0, 'f', 1);
         } else {
           r.reason = QObject::tr("'%1' is a video without an audio track: drop a portrait image or an "
-                                 "audio file (a video with sound works too).").arg(name);
+                                 "audio file (a video with sound works too); a pose video goes in the "
+                                 "Pose video area.").arg(name);
         }
         return r;
       case media::MediaKind::Unknown: break;

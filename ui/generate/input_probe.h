@@ -1,6 +1,7 @@
 #pragma once
 // Decides what a dropped file is by probing its content (never its extension), off the GUI thread.
 
+#include <QImage>
 #include <QObject>
 #include <QString>
 
@@ -14,6 +15,8 @@ struct ProbedInput {
   QString reason;    // why it was rejected, as a sentence
   int width = 0, height = 0;
   double duration_s = 0;
+  QImage thumbnail;  // portraits: upright, scaled to fit kThumbnailSide (decoded off the GUI thread)
+  static constexpr int kThumbnailSide = 360;
 };
 
 // Blocking: call off the GUI thread (classifyAsync does).

@@ -5,6 +5,7 @@
 
 #include "core/curate_job/curate_job.h"
 #include "core/diagnostics/test_pattern.h"
+#include "core/generate/generate_job.h"
 #include "models/base/error.h"
 
 namespace s2v::ui {
@@ -20,6 +21,7 @@ JobQueueAdapter::JobQueueAdapter(QObject* parent) : QObject(parent) {
   registry_ = std::make_unique<jobs::JobRegistry>();
   registry_->add(diagnostics::kTestPatternKind, diagnostics::run_test_pattern);
   registry_->add(curation::kCurateKind, curation::run_curate);
+  registry_->add(generate::kGenerateKind, generate::run_generate_job);
   store_ = std::make_unique<jobs::JobStore>(defaultStoreRoot().toStdString());
   queue_ = std::make_unique<jobs::JobQueue>(*store_, *registry_);
   queue_->set_listener([this](const jobs::JobEvent& e) {

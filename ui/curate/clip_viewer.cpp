@@ -1,0 +1,430 @@
+#include "ui/curate/clip_viewer.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QLineSeries>
+#include <QPainter>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QShortcut>
+#include <QSlider>
+#include <QThread>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <QValueAxis>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/curation/clip_frames.h"
+#include "core/media/video_reader.h"
+
+namespace s2v::ui {
+
+namespace {
+constexpr int kSliderSteps = 1000;  // per second of video
+constexpr int kDisplayLongSide = 960;
+// OpenPose-18 limbs (0-based point pairs, the first 17 of DWPose's limbSeq) and the 20 hand edges.
+constexpr int kLimbs[17][2] = {{1, 2}, {1, 5}, {2, 3}, {3, 4}, {5, 6}, {6, 7}, {1, 8}, {8, 9}, {9, 10},
+                               {1, 11}, {11, 12}, {12, 13}, {1, 0}, {0, 14}, {14, 16}, {0, 15}, {15, 17}};
+constexpr int kHandEdges[20][2] = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {0, 5}, {5, 6}, {6, 7}, {7, 8}, {0, 9}, {9, 10},
+                                   {10, 11}, {11, 12}, {0, 13}, {13, 14}, {14, 15}, {15, 16}, {0, 17}, {17, 18},
+                                   {18, 19}, {19, 20}};
+
+template <class Points, class Map>
+void drawEdges(QPainter& p, const Points& pts, const int (*edges)[2], int n, Map map) {
+  for (int e = 0; e < n; ++e) {
+    const auto& a = pts[static_cast<size_t>(edges[e][0])];
+    const auto& b = pts[static_cast<size_t>(edges[e][1])];
+    if (a.score > 0 && b.score > 0) p.drawLine(map(a.x, a.y), map(b.x, b.y));
+  }
+}
+
+// Skeletons when the overlay carries whole-body poses (DWPose layout: body, left_hand, right_hand
+// with x, y, score in working-resolution pixels) under `poses` or `keypoints`; boxes only before.
+template <class Overlay, class Map>
+void drawSkeletons(QPainter& p, const Overlay& o, Map map) {
+  auto draw = [&](const auto& poses) {
+    for (const auto& pose : poses) {
+      p.setPen(QPen(QColor(255, 255, 0), 2));
+      drawEdges(p, pose.body, kLimbs, 17, map);
+      p.setPen(QPen(QColor(255, 80, 80), 1));
+      drawEdges(p, pose.left_hand, kHandEdges, 20, map);
+      drawEdges(p, pose.right_hand, kHandEdges, 20, map);
+    }
+  };
+  if constexpr (requires { o.poses.begin()->body; }) draw(o.poses);
+  else if constexpr (requires { o.keypoints.begin()->body; }) draw(o.keypoints);
+}
+
+}  // namespace
+
+// ---- FrameDecoder -------------------------------------------------------------------------------
+
+FrameDecoder::FrameDecoder() = default;
+FrameDecoder::~FrameDecoder() = default;
+
+void FrameDecoder::decode(const QString& path, double t, quint64 ticket) {
+  try {
+    if (!reader_ || path != path_) {
+      reader_.reset();
+      path_ = path;
+      last_t_ = -1.0;
+      reader_ = std::make_unique<media::VideoReader>(path.toStdString());
+    }
+    const double fps = reader_->info().fps > 0 ? reader_->info().fps : 25.0;
+    // Playback asks for times just ahead of the last frame: read on instead of seeking.
+    if (last_t_ < 0.0 || t < last_t_ || t - last_t_ > 1.0) {
+      reader_->seek(std::max(0.0, t - 0.5 / fps));
+      last_t_ = -1.0;
+    }
+    media::RgbFrame f;
+    bool got = false;
+    while (reader_->read(f)) {
+      got = true;
+      last_t_ = f.time_s;
+      if (f.time_s + 0.5 / fps >= t) break;
+    }
+    if (!got) {
+      emit decoded(ticket, t, {}, tr("no frame at %1 s in %2").arg(t).arg(QFileInfo(path).fileName()));
+      return;
+    }
+    QImage img(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888);
+    QImage out = std::max(f.width, f.height) > kDisplayLongSide
+                     ? img.scaled(kDisplayLongSide, kDisplayLongSide, Qt::KeepAspectRatio, Qt::SmoothTransformation)
+                     : img.copy();
+    emit decoded(ticket, f.time_s, out, {});
+  } catch (const std::exception& e) {
+    reader_.reset();
+    path_.clear();
+    emit decoded(ticket, t, {}, QString::fromUtf8(e.what()));
+  }
+}
+
+// ---- FrameView ----------------------------------------------------------------------------------
+
+FrameView::FrameView(QWidget* parent) : QWidget(parent) {
+  setObjectName("frameView");
+  setMinimumSize(240, 160);
+  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+}
+
+void FrameView::setOverlay(std::optional<curation::FrameOverlay> overlay, double faceSharpness, QSizeF workingSize) {
+  overlay_ = std::move(overlay);
+  faceSharpness_ = faceSharpness;
+  working_ = workingSize;
+  update();
+}
+
+void FrameView::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.fillRect(rect(), Qt::black);
+  // The picture's aspect: the decoded frame's, else the working size's.
+  QSizeF src = !image_.isNull() ? QSizeF(image_.size()) : working_;
+  if (src.isEmpty()) return;
+  const QSizeF fit = src.scaled(QSizeF(size()), Qt::KeepAspectRatio);
+  const QRectF target(QPointF((width() - fit.width()) / 2.0, (height() - fit.height()) / 2.0), fit);
+  if (!image_.isNull()) p.drawImage(target, image_);
+  if (!overlay_ || working_.isEmpty()) return;
+  const double sx = target.width() / working_.width(), sy = target.height() / working_.height();
+  auto map = [&](const cv::Rect& r) {
+    return QRect(qRound(target.left() + r.x * sx), qRound(target.top() + r.y * sy), qRound(r.width * sx),
+                 qRound(r.height * sy));
+  };
+  p.setRenderHint(QPainter::Antialiasing, false);  // exact box colours
+  auto boxes = [&](const std::vector<cv::Rect>& rs, const QColor& c) {
+    p.setPen(QPen(c, 2));
+    p.setBrush(Qt::NoBrush);
+    for (const auto& r : rs) p.drawRect(map(r));
+  };
+  boxes(overlay_->people, peopleColour());
+  boxes(overlay_->text, textColour());
+  boxes(overlay_->hands, handColour());
+  boxes(overlay_->faces, faceColour());
+  drawSkeletons(p, *overlay_, [&](double x, double y) { return QPointF(target.left() + x * sx, target.top() + y * sy); });
+  // Sharpness of the frame's faces next to each face box (the metric's per-frame value).
+  p.setRenderHint(QPainter::TextAntialiasing, true);
+  QFont f = font();
+  f.setPointSizeF(std::max(7.0, f.pointSizeF() * 0.9));
+  p.setFont(f);
+  for (const auto& r : overlay_->faces) {
+    const QRect b = map(r);
+    const QString label = std::isfinite(faceSharpness_) ? tr("sharpness %1").arg(faceSharpness_, 0, 'f', 0) : tr("sharpness n/a");
+    const QRect textBox = p.fontMetrics().boundingRect(label).adjusted(-2, -1, 2, 1);
+    QRect bg(b.left(), std::max(0, b.top() - textBox.height() - 1), textBox.width(), textBox.height());
+    p.fillRect(bg, QColor(0, 0, 0, 170));
+    p.setPen(Qt::white);
+    p.drawText(bg, Qt::AlignCenter, label);
+  }
+}
+
+// ---- ClipViewer ---------------------------------------------------------------------------------
+
+ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_unique<QElapsedTimer>()) {
+  setObjectName("clipViewer");
+  title_ = new QLabel(tr("Double-click a clip (or press Enter) to view it with its overlays."), this);
+  title_->setObjectName("viewerTitle");
+  title_->setWordWrap(true);
+  frame_ = new FrameView(this);
+  auto* legend = new QLabel(
+      tr("<span style='color:%1'>■ people</span> <span style='color:%2'>■ faces</span> "
+         "<span style='color:%3'>■ hands</span> <span style='color:%4'>■ text</span>")
+          .arg(FrameView::peopleColour().name(), FrameView::faceColour().name(), FrameView::handColour().name(),
+               FrameView::textColour().name()),
+      this);
+  playButton_ = new QPushButton(tr("Play"), this);
+  playButton_->setObjectName("playPause");
+  playButton_->setEnabled(false);
+  slider_ = new QSlider(Qt::Horizontal, this);
+  slider_->setObjectName("viewerPosition");
+  slider_->setEnabled(false);
+  timeLabel_ = new QLabel("0.00 s", this);
+  auto* controls = new QHBoxLayout;
+  controls->addWidget(playButton_);
+  controls->addWidget(slider_, 1);
+  controls->addWidget(timeLabel_);
+  controls->addWidget(legend);
+
+  chartsBox_ = new QWidget(this);
+  chartsLayout_ = new QVBoxLayout(chartsBox_);
+  chartsLayout_->setContentsMargins(0, 0, 0, 0);
+  chartsLayout_->setSpacing(2);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidgetResizable(true);
+  scroll->setWidget(chartsBox_);
+  scroll->setMinimumHeight(150);
+
+  auto* l = new QVBoxLayout(this);
+  l->addWidget(title_);
+  l->addWidget(frame_, 3);
+  l->addLayout(controls);
+  l->addWidget(scroll, 2);
+
+  timer_ = new QTimer(this);
+  timer_->setInterval(40);
+  connect(timer_, &QTimer::timeout, this, &ClipViewer::tick);
+  connect(playButton_, &QPushButton::clicked, this, &ClipViewer::togglePlay);
+  connect(slider_, &QSlider::valueChanged, this, [this](int v) {
+    const double t = v / double(kSliderSteps);
+    if (std::abs(t - position_) > 0.5 / kSliderSteps) setPosition(t);
+  });
+  auto* space = new QShortcut(QKeySequence(Qt::Key_Space), this, nullptr, nullptr, Qt::WidgetWithChildrenShortcut);
+  connect(space, &QShortcut::activated, this, &ClipViewer::togglePlay);
+
+  // Decoding never runs on the GUI thread.
+  thread_ = new QThread(this);
+  thread_->setObjectName("clipViewerDecoder");
+  decoder_ = new FrameDecoder;
+  decoder_->moveToThread(thread_);
+  connect(thread_, &QThread::finished, decoder_, &QObject::deleteLater);
+  connect(decoder_, &FrameDecoder::decoded, this, &ClipViewer::onDecoded, Qt::QueuedConnection);
+  thread_->start();
+}
+
+ClipViewer::~ClipViewer() {
+  thread_->quit();
+  thread_->wait();
+}
+
+bool ClipViewer::playing() const { return timer_->isActive(); }
+
+void ClipViewer::setClip(const curation::ClipScores& clip) {
+  pause();
+  clip_ = clip;
+  ++ticket_;
+  pending_.reset();
+  duration_ = clip.duration_s;
+  if (!clip.series_t.empty()) duration_ = std::max(duration_, clip.series_t.back());
+  title_->setText(tr("%1 — %2").arg(QFileInfo(QString::fromStdString(clip.path)).fileName(),
+                                    QString::fromStdString(clip.verdict)));
+  title_->setToolTip(QString::fromStdString(clip.path));
+  frame_->setFrame({});
+  slider_->blockSignals(true);
+  slider_->setRange(0, std::max(1, int(std::lround(duration_ * kSliderSteps))));
+  slider_->setValue(0);
+  slider_->blockSignals(false);
+  slider_->setEnabled(true);
+  playButton_->setEnabled(true);
+  buildCharts();
+  // Start on the first sampled frame that has something to draw.
+  double start = 0.0;
+  for (const auto& o : clip.overlays)
+    if (!o.people.empty() || !o.faces.empty() || !o.hands.empty() || !o.text.empty()) {
+      start = o.t;
+      break;
+    }
+  position_ = -1.0;
+  setPosition(start);
+}
+
+void ClipViewer::buildCharts() {
+  for (auto& [name, plot] : plots_) delete plot.view;
+  plots_.clear();
+  const auto& t = clip_.series_t;
+  for (const auto& [key, values] : clip_.series) {
+    if (values.size() != t.size() || t.empty()) continue;  // per-frame series only (not per-lag)
+    Plot plot;
+    plot.line = new QLineSeries;
+    plot.line->setName(QString::fromStdString(key));
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) continue;  // n/a at this frame: a gap in the points
+      plot.line->append(t[i], values[i]);
+      lo = std::min(lo, values[i]);
+      hi = std::max(hi, values[i]);
+    }
+    if (!std::isfinite(lo)) lo = 0.0, hi = 1.0;
+    if (hi - lo < 1e-9) lo -= 0.5, hi += 0.5;
+    const double pad = (hi - lo) * 0.05;
+    plot.ymin = lo - pad;
+    plot.ymax = hi + pad;
+    plot.cursor = new QLineSeries;
+    plot.cursor->setPen(QPen(QColor(220, 30, 30), 1.5));
+    auto* chart = new QChart;
+    chart->legend()->hide();
+    chart->setTitle(QString::fromStdString(key));
+    chart->setMargins(QMargins(2, 0, 2, 0));
+    chart->addSeries(plot.line);
+    chart->addSeries(plot.cursor);
+    auto* ax = new QValueAxis;
+    ax->setRange(0.0, std::max(duration_, t.back()));
+    ax->setLabelFormat("%.1f");
+    auto* ay = new QValueAxis;
+    ay->setRange(plot.ymin, plot.ymax);
+    ay->setTickCount(3);
+    chart->addAxis(ax, Qt::AlignBottom);
+    chart->addAxis(ay, Qt::AlignLeft);
+    for (auto* s : {plot.line, plot.cursor}) {
+      s->attachAxis(ax);
+      s->attachAxis(ay);
+    }
+    plot.view = new QChartView(chart, chartsBox_);
+    plot.view->setObjectName("plot_" + QString::fromStdString(key));
+    plot.view->setMinimumHeight(120);
+    plot.view->setRenderHint(QPainter::Antialiasing);
+    chartsLayout_->addWidget(plot.view);
+    plots_[QString::fromStdString(key)] = plot;
+  }
+}
+
+QStringList ClipViewer::chartNames() const {
+  QStringList out;
+  for (const auto& [name, plot] : plots_) out << name;
+  return out;
+}
+
+int ClipViewer::chartPoints(const QString& series) const {
+  auto it = plots_.find(series);
+  return it == plots_.end() ? -1 : static_cast<int>(it->second.line->count());
+}
+
+double ClipViewer::cursorTime(const QString& series) const {
+  auto it = plots_.find(series);
+  if (it == plots_.end() || it->second.cursor->count() == 0) return std::numeric_limits<double>::quiet_NaN();
+  return it->second.cursor->at(0).x();
+}
+
+QChartView* ClipViewer::chart(const QString& series) const {
+  auto it = plots_.find(series);
+  return it == plots_.end() ? nullptr : it->second.view;
+}
+
+void ClipViewer::setPosition(double t) {
+  t = std::clamp(t, 0.0, std::max(0.0, duration_));
+  if (t == position_) return;
+  position_ = t;
+  slider_->blockSignals(true);
+  slider_->setValue(int(std::lround(t * kSliderSteps)));
+  slider_->blockSignals(false);
+  timeLabel_->setText(tr("%1 / %2 s").arg(t, 0, 'f', 2).arg(duration_, 0, 'f', 2));
+  for (auto& [name, plot] : plots_) plot.cursor->replace({QPointF(t, plot.ymin), QPointF(t, plot.ymax)});
+  updateOverlay();
+  requestFrame(t);
+}
+
+void ClipViewer::updateOverlay() {
+  overlayIndex_ = -1;
+  const auto& ov = clip_.overlays;
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < ov.size(); ++i) {
+    const double d = std::abs(ov[i].t - position_);
+    if (d < best) best = d, overlayIndex_ = static_cast<int>(i);
+  }
+  const int w = clip_.width, h = clip_.height;
+  QSizeF working;
+  if (w > 0 && h > 0) {
+    // The overlays are in the working resolution: 576 px on the long side (clip_frames.h).
+    const double s = double(curation::kWorkingLongSide) / std::max(w, h);
+    working = QSizeF(std::lround(w * s), std::lround(h * s));
+  }
+  double sharp = std::numeric_limits<double>::quiet_NaN();
+  auto fs = clip_.series.find("face_sharpness");
+  if (overlayIndex_ >= 0 && fs != clip_.series.end() && overlayIndex_ < static_cast<int>(fs->second.size()))
+    sharp = fs->second[static_cast<size_t>(overlayIndex_)];
+  frame_->setOverlay(overlayIndex_ >= 0 ? std::optional(ov[static_cast<size_t>(overlayIndex_)]) : std::nullopt,
+                     sharp, working);
+}
+
+void ClipViewer::requestFrame(double t) {
+  if (clip_.path.empty()) return;
+  if (inFlight_) {  // one decode at a time; only the latest request waits
+    pending_ = t;
+    return;
+  }
+  inFlight_ = true;
+  QMetaObject::invokeMethod(decoder_, "decode", Qt::QueuedConnection,
+                            Q_ARG(QString, QString::fromStdString(clip_.path)), Q_ARG(double, t),
+                            Q_ARG(quint64, ticket_));
+}
+
+void ClipViewer::onDecoded(quint64 ticket, double, const QImage& image, const QString& error) {
+  inFlight_ = false;
+  if (ticket == ticket_) {
+    if (!image.isNull()) {
+      frame_->setFrame(image);
+      emit frameShown(position_);
+    } else {
+      title_->setText(tr("%1 — cannot show the frame: %2")
+                          .arg(QFileInfo(QString::fromStdString(clip_.path)).fileName(), error));
+      emit frameFailed(error);
+    }
+  }
+  if (pending_) {
+    const double t = *pending_;
+    pending_.reset();
+    requestFrame(t);
+  }
+}
+
+void ClipViewer::play() {
+  if (clip_.path.empty()) return;
+  if (position_ >= duration_ - 1e-3) setPosition(0.0);
+  clock_->start();
+  timer_->start();
+  playButton_->setText(tr("Pause"));
+}
+
+void ClipViewer::pause() {
+  timer_->stop();
+  playButton_->setText(tr("Play"));
+}
+
+void ClipViewer::togglePlay() { playing() ? pause() : play(); }
+
+void ClipViewer::tick() {
+  const double dt = clock_->restart() / 1000.0;
+  const double t = position_ + dt;
+  if (t >= duration_) {
+    setPosition(duration_);
+    pause();
+    return;
+  }
+  setPosition(t);
+}
+
+}  // namespace s2v::ui
