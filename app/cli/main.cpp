@@ -250,6 +250,9 @@ int cmd_curate(const std::vector<std::string>& argv) {
           {"shard", "i/N", "score only shard i of N (0-based) of the sorted clip list", "0/1"},
           {"sample_fps", "FPS", "frames sampled per second of video", "4"},
           {"max_seconds", "S", "score only the first S seconds of each clip (0 = all)", "0"},
+          {"pose_weights", "FILE", "ViTPose whole-body checkpoint (mmpose .pth or safetensors): keypoints, hands", ""},
+          {"clip_weights", "FILE", "CLIP ViT-L/14 weights (OpenAI or Hugging Face names) for aesthetics", ""},
+          {"aesthetic_weights", "FILE", "improved-aesthetic-predictor MLP (.pth or safetensors)", ""},
           {"json", "", "print progress as JSON lines on stdout", ""}},
          "INPUT...");
   a.parse(argv);
@@ -273,6 +276,13 @@ int cmd_curate(const std::vector<std::string>& argv) {
   const std::string db = std::filesystem::absolute(a.get("out")).string();
   spec.params = {{"inputs", inputs}, {"db", db}, {"preset", a.get("preset")}, {"shard", {si, sn}},
                  {"sample_fps", a.get_double("sample_fps")}, {"max_seconds", a.get_double("max_seconds")}};
+  auto abs_or_empty = [](const std::string& v) { return v.empty() ? v : std::filesystem::absolute(v).string(); };
+  for (const char* w : {"pose_weights", "clip_weights", "aesthetic_weights"}) {
+    const std::string v = abs_or_empty(a.get(w));
+    if (!v.empty() && !std::filesystem::exists(v))
+      throw Error("--" + std::string(w) + " '" + v + "' does not exist", ErrorKind::NotFound, v);
+    if (!v.empty()) spec.params[w] = v;
+  }
   curation::shard_of({}, si, sn);  // validates the shard before a job is created
   jobs::JobStore store(jobs::JobStore::default_root());
   auto registry = make_registry();

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/curate_job/clip_decoder.h"
+#include "core/curate_job/model_loading.h"
 #include "core/curation/curate.h"
 #include "core/curation/preset.h"
 #include "core/curation/results_db.h"
@@ -80,7 +81,9 @@ std::string run_curate(jobs::JobContext& ctx) {
   ctx.report(pr, 0, 1);
   const auto clips = shard_of(list_clips(inputs), shard_i, shard_n);
   ResultsDb db(db_path);
-  ClipScorer scorer;  // loads detectors once; fails early naming a missing model file
+  CurateOptions options;
+  load_curation_models(p, options);  // ViTPose / CLIP aesthetics when their weights are given
+  ClipScorer scorer(options);  // loads detectors once; fails early naming a missing model file
   const double total = static_cast<double>(clips.size());
   for (size_t k = 0; k < clips.size(); ++k) {
     ctx.check_cancelled();

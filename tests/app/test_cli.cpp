@@ -179,12 +179,44 @@ class TestCli : public QObject {
     QCOMPARE(std::get<0>(run({"curate", clips, "--shard", "2/2"})), 2);
   }
 
-  void unavailableCommandsFailLoudly() {
-    for (const char* cmd : {"generate"}) {
-      auto [rc, out, err] = run({cmd});
-      QVERIFY2(rc != 0, cmd);
-      QVERIFY2(err.contains("not available yet"), qPrintable(err));
-    }
+  void generateRendersWithTheDemoModelAndRejectsBadInputs() {
+    QTemporaryDir dir;
+    const QString img = dir.path() + "/portrait.png", wav = dir.path() + "/speech.wav",
+                  out = dir.path() + "/video.mp4";
+    QCOMPARE(QProcess::execute("ffmpeg", {"-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x96", "-frames:v", "1",
+                                          img}), 0);
+    QCOMPARE(QProcess::execute("ffmpeg", {"-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=1.5",
+                                          "-ar", "16000", wav}), 0);
+    const QString model = QString(S2V_BINARY_DIR) + "/demo-model";
+    const QStringList common = {"--ckpt_dir", model, "--image", img, "--audio", wav, "--size", "64*64",
+                                "--sample_steps", "2", "--infer_frames", "16", "--base_seed", "3"};
+    // the plan and the demo label before anything runs
+    auto [rc0, o0, e0] = run(QStringList{"generate"} + common + QStringList{"--dry_run"});
+    QCOMPARE(rc0, 0);
+    QVERIFY2(e0.contains("Demo model (random weights: output is noise)") && e0.contains("2 clip(s)"), qPrintable(e0));
+    // the render: 2 clips of 16 frames, the first trimmed by 3 -> 29 frames at 16 fps, with audio
+    auto [rc, o, e] = run(QStringList{"generate"} + common + QStringList{"--out", out}, 300000);
+    QVERIFY2(rc == 0, qPrintable(e));
+    QVERIFY2(o.trimmed() == out, qPrintable(o));
+    QProcess probe;
+    probe.start("ffprobe", {"-v", "error", "-count_frames", "-show_entries",
+                            "stream=codec_type,width,height,nb_read_frames,r_frame_rate", "-of", "csv=p=0", out});
+    QVERIFY(probe.waitForFinished(60000));
+    const QString info = QString::fromUtf8(probe.readAllStandardOutput());
+    QVERIFY2(info.contains("video,64,64,16/1,29"), qPrintable(info));
+    QVERIFY2(info.contains("audio"), qPrintable(info));
+    // bad inputs fail before any heavy work, each with its own message and a usage/failure status
+    auto [rc1, o1, e1] = run(QStringList{"generate"} + common + QStringList{"--dtype", "float16", "--device", "cpu"});
+    QVERIFY(rc1 != 0);
+    QVERIFY2(e1.contains("float16 is not supported on the CPU"), qPrintable(e1));
+    auto bad = common;
+    bad[3] = wav;  // a sound file as the portrait
+    auto [rc2, o2, e2] = run(QStringList{"generate"} + bad);
+    QVERIFY(rc2 != 0);
+    QVERIFY2(e2.contains("is not a picture"), qPrintable(e2));
+    auto [rc3, o3, e3] = run({"generate", "--ckpt_dir", dir.path(), "--image", img, "--audio", wav});
+    QVERIFY(rc3 != 0);
+    QVERIFY2(e3.contains("cannot be used") && e3.contains("config.json"), qPrintable(e3));
   }
 };
 
