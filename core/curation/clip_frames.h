@@ -35,6 +35,12 @@ struct ClipFrames {
   double sync_fps = 0.0;
   std::vector<cv::Mat> sync_frames;
 
+  // Optional: consecutive source-resolution BGR frames (every `native_stride`-th source frame,
+  // centred in the clip) for a network that judges fine detail, e.g. DOVER's technical fragments.
+  // Filled only when DecodeOptions::native_frames > 0.
+  int native_stride = 1;
+  std::vector<cv::Mat> native_frames;
+
   bool has_audio() const { return !audio.empty(); }
 };
 
