@@ -30,6 +30,7 @@
 #include "models/base/error.h"
 #include "models/weights/inspect.h"
 #include "models/weights/safetensors.h"
+#include "models/weights/threads.h"
 
 namespace fs = std::filesystem;
 
@@ -97,6 +98,7 @@ std::string clip_name(int r) {
 
 std::string run_generate_job(jobs::JobContext& ctx) {
   torch::NoGradGuard no_grad;
+  use_all_cores_for_torch();  // this worker thread's intra-op threads (weights/threads.h)
   GenerateParams p = GenerateParams::from_json(ctx.params());
   nlohmann::json state = ctx.state();
   if (!state.is_object()) state = nlohmann::json::object();
