@@ -219,10 +219,15 @@ struct VideoReader::Impl {
     RgbFrame raw;
     raw.width = w;
     raw.height = h;
-    raw.rgb.resize(size_t(w) * h * 3);
+    // swscale's SIMD paths may store past the end of the last output row; the slack keeps those
+    // stores inside the allocation (the fuzzer found heap corruption without it). Shrinking back
+    // keeps the capacity, so the packed rows stay where they were written.
+    const size_t packed = size_t(w) * h * 3;
+    raw.rgb.resize(packed + size_t(3 * w) + 64);
     uint8_t* dst[1] = {raw.rgb.data()};
     const int dst_stride[1] = {3 * w};
     sws_scale(sws.get(), frame->data, frame->linesize, 0, h, dst, dst_stride);
+    raw.rgb.resize(packed);
     if (!orientation_known && info.kind == MediaKind::Image) {
       const ImageOrientation o = frame_orientation(frame.get());
       rotation = o.rotation;
