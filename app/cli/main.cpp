@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -16,6 +17,7 @@ extern "C" {
 #include "app/cli/args.h"
 #include "app/cli/progress_printer.h"
 #include "core/curate_job/curate_job.h"
+#include "core/curate_job/model_loading.h"
 #include "core/curation/results_db.h"
 #include "core/diagnostics/test_pattern.h"
 #include "core/generate/demo_model.h"
@@ -241,20 +243,20 @@ int cmd_curate_merge(const std::vector<std::string>& argv) {
 int cmd_curate(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "export") return cmd_curate_export({argv.begin() + 1, argv.end()});
   if (!argv.empty() && argv[0] == "merge") return cmd_curate_merge({argv.begin() + 1, argv.end()});
+  std::vector<Option> options = {
+          {"out", "DB", "results database", "scores.db"},
+          {"preset", "NAME|FILE", "thresholds for the verdict (built-in: talking-head, lenient)", "talking-head"},
+          {"shard", "i/N", "score only shard i of N (0-based) of the sorted clip list", "0/1"},
+          {"jobs", "K", "threads for the per-frame metrics of a clip (the next clip decodes alongside)", "2"},
+          {"sample_fps", "FPS", "frames sampled per second of video", "4"},
+          {"max_seconds", "S", "score only the first S seconds of each clip (0 = all)", "0"},
+          {"json", "", "print progress as JSON lines on stdout", ""}};
+  for (const auto& n : curation::curation_networks()) options.push_back({n.param, "FILE", n.help, ""});
   Args a("curate",
          "Score video clips (files or folders) for dataset curation into an SQLite database.\n"
          "Scored clips are skipped on a re-run, so an interrupted run resumes. Each number says which\n"
          "method made it (<metric>_method). See also: s2v curate export, s2v curate merge.",
-         {{"out", "DB", "results database", "scores.db"},
-          {"preset", "NAME|FILE", "thresholds for the verdict (built-in: talking-head, lenient)", "talking-head"},
-          {"shard", "i/N", "score only shard i of N (0-based) of the sorted clip list", "0/1"},
-          {"sample_fps", "FPS", "frames sampled per second of video", "4"},
-          {"max_seconds", "S", "score only the first S seconds of each clip (0 = all)", "0"},
-          {"pose_weights", "FILE", "ViTPose whole-body checkpoint (mmpose .pth or safetensors): keypoints, hands", ""},
-          {"clip_weights", "FILE", "CLIP ViT-L/14 weights (OpenAI or Hugging Face names) for aesthetics", ""},
-          {"aesthetic_weights", "FILE", "improved-aesthetic-predictor MLP (.pth or safetensors)", ""},
-          {"json", "", "print progress as JSON lines on stdout", ""}},
-         "INPUT...");
+         std::move(options), "INPUT...");
   a.parse(argv);
   if (a.help_requested()) { std::cout << a.help(); return kOk; }
   if (a.positionals().empty()) throw Error("s2v curate needs at least one clip or folder", ErrorKind::InvalidArgument);
@@ -276,12 +278,16 @@ int cmd_curate(const std::vector<std::string>& argv) {
   const std::string db = std::filesystem::absolute(a.get("out")).string();
   spec.params = {{"inputs", inputs}, {"db", db}, {"preset", a.get("preset")}, {"shard", {si, sn}},
                  {"sample_fps", a.get_double("sample_fps")}, {"max_seconds", a.get_double("max_seconds")}};
+  const double workers = a.get_double("jobs");
+  if (workers < 1 || workers > 64 || workers != std::floor(workers))
+    throw Error("--jobs takes a whole number from 1 to 64, not '" + a.get("jobs") + "'", ErrorKind::InvalidArgument);
+  spec.params["jobs"] = static_cast<int>(workers);
   auto abs_or_empty = [](const std::string& v) { return v.empty() ? v : std::filesystem::absolute(v).string(); };
-  for (const char* w : {"pose_weights", "clip_weights", "aesthetic_weights"}) {
-    const std::string v = abs_or_empty(a.get(w));
+  for (const auto& n : curation::curation_networks()) {
+    const std::string v = abs_or_empty(a.get(n.param));
     if (!v.empty() && !std::filesystem::exists(v))
-      throw Error("--" + std::string(w) + " '" + v + "' does not exist", ErrorKind::NotFound, v);
-    if (!v.empty()) spec.params[w] = v;
+      throw Error("--" + n.param + " '" + v + "' does not exist", ErrorKind::NotFound, v);
+    if (!v.empty()) spec.params[n.param] = v;
   }
   curation::shard_of({}, si, sn);  // validates the shard before a job is created
   jobs::JobStore store(jobs::JobStore::default_root());

@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
                                             "clarity",   "subtitles", "av_sync"};
   ClipScorer scorer;  // models loaded once, as in a batch job
   CurateOptions serial_options;
-  serial_options.parallel = false;
+  serial_options.workers = 1;
   ClipScorer serial(serial_options);  // per-metric attribution: one thread, OpenCV on one thread
   for (const auto& path : clips) {
     auto w0 = Clock::now();

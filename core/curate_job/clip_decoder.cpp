@@ -1,5 +1,7 @@
 #include "core/curate_job/clip_decoder.h"
 
+#include <algorithm>
+
 #include <opencv2/imgproc.hpp>
 
 #include "core/media/audio.h"
@@ -21,17 +23,35 @@ ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const st
   c.duration_s = info.duration_s;
   c.fps = o.sample_fps;
   c.sync_fps = o.sync_long_side > 0 ? c.source_fps : 0.0;
+  c.native_stride = std::max(1, o.native_stride);
+  // The native window: centred on the clip as far as its length is known from the container.
+  int64_t native_begin = 0;
+  const int64_t native_span = o.native_frames > 0 ? int64_t(o.native_frames - 1) * c.native_stride + 1 : 0;
+  if (native_span > 0) {
+    double seconds = info.duration_s;
+    if (o.max_seconds > 0 && (seconds <= 0 || o.max_seconds < seconds)) seconds = o.max_seconds;
+    const int64_t total = seconds > 0 ? int64_t(seconds * c.source_fps) : 0;
+    native_begin = std::max<int64_t>(0, (total - native_span) / 2);
+  }
   media::RgbFrame f;
   double next_t = 0.0;
   double first_t = -1.0;
-  while (reader.read(f)) {
+  for (int64_t index = 0; reader.read(f); ++index) {
     if (cancel && cancel->load()) throw Cancelled();
     if (first_t < 0) first_t = f.time_s;
     const double t = f.time_s - first_t;
     if (o.max_seconds > 0 && t >= o.max_seconds) break;
     const bool sample = t + 1e-6 >= next_t;
-    if (!sample && o.sync_long_side <= 0) continue;
+    const int64_t into_window = index - native_begin;
+    const bool native = native_span > 0 && into_window >= 0 && into_window < native_span &&
+                        into_window % c.native_stride == 0;
+    if (!sample && !native && o.sync_long_side <= 0) continue;
     cv::Mat rgb(f.height, f.width, CV_8UC3, f.rgb.data(), f.stride());
+    if (native) {
+      cv::Mat bgr;
+      cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+      c.native_frames.push_back(bgr);
+    }
     if (o.sync_long_side > 0) {
       cv::Mat g;
       cv::cvtColor(resize_long_side(rgb, o.sync_long_side), g, cv::COLOR_RGB2GRAY);

@@ -14,6 +14,10 @@ struct DecodeOptions {
   double sample_fps = kDefaultSampleFps;
   int sync_long_side = 288;   // dense grey frames for sync; 0 = none
   double max_seconds = 0;     // 0 = whole clip
+  // Source-resolution BGR frames for a network that wants them (ClarityModel::native_frames_wanted):
+  // `native_frames` frames, every `native_stride`-th source frame, centred in the (trimmed) clip.
+  int native_frames = 0;
+  int native_stride = 1;
 };
 
 // Throws s2v::Error (Corrupt / Unsupported / NotFound) naming the clip when it has no decodable

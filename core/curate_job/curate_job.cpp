@@ -1,9 +1,13 @@
 #include "core/curate_job/curate_job.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
-#include <iterator>
+#include <exception>
 #include <filesystem>
+#include <future>
+#include <iterator>
+#include <optional>
 
 #include "core/curate_job/clip_decoder.h"
 #include "core/curate_job/model_loading.h"
@@ -12,6 +16,7 @@
 #include "core/curation/results_db.h"
 #include "core/media/probe.h"
 #include "models/base/error.h"
+#include "models/weights/threads.h"
 
 namespace s2v::curation {
 
@@ -82,39 +87,84 @@ std::string run_curate(jobs::JobContext& ctx) {
   const auto clips = shard_of(list_clips(inputs), shard_i, shard_n);
   ResultsDb db(db_path);
   CurateOptions options;
-  load_curation_models(p, options);  // ViTPose / CLIP aesthetics when their weights are given
+  options.workers = p.value("jobs", options.workers);
+  pr.stage = "loading models";
+  ctx.report(pr, 0, 1);
+  load_curation_models(p, options);  // the paper's networks whose weights are given
+  if (options.clarity_model || options.motion_model || options.sync_model || options.pose || options.aesthetics)
+    use_all_cores_for_torch();  // the networks run on this worker thread (weights/threads.h)
+  if (options.clarity_model) {
+    dopt.native_frames = options.clarity_model->native_frames_wanted();
+    dopt.native_stride = options.clarity_model->native_stride();
+  }
   ClipScorer scorer(options);  // loads detectors once; fails early naming a missing model file
-  const double total = static_cast<double>(clips.size());
-  for (size_t k = 0; k < clips.size(); ++k) {
-    ctx.check_cancelled();
-    const std::string& clip = clips[k];
-    pr = {};
-    pr.stage = "scoring";
-    pr.clip = static_cast<int>(k + 1);
-    pr.clips = static_cast<int>(clips.size());
-    pr.message = clip;
-    if (db.has_scored(clip)) {
-      ctx.report(pr, static_cast<double>(k + 1), total);
-      continue;
+
+  // Clip k+1 is decoded on its own thread while clip k is scored: decoding is mostly one FFmpeg
+  // thread, so it overlaps with the scoring workers instead of leaving them idle.
+  std::atomic<bool> stop_decoding{false};
+  struct Decoded {
+    std::optional<ClipFrames> frames;
+    std::exception_ptr error;
+  };
+  auto decode = [&](const std::string& clip) {
+    Decoded d;
+    try {
+      d.frames = decode_clip(clip, dopt, &stop_decoding);
+    } catch (...) {
+      d.error = std::current_exception();
     }
-    ctx.report(pr, static_cast<double>(k), total);
+    return d;
+  };
+  std::vector<size_t> todo;
+  for (size_t k = 0; k < clips.size(); ++k)
+    if (!db.has_scored(clips[k])) todo.push_back(k);
+  std::future<Decoded> next;
+  auto prefetch = [&](size_t j) {
+    next = j < todo.size() ? std::async(std::launch::async, decode, clips[todo[j]]) : std::future<Decoded>();
+  };
+  struct StopDecoding {  // a cancel or an error leaves no decoder running
+    std::atomic<bool>& flag;
+    std::future<Decoded>& pending;
+    ~StopDecoding() {
+      flag = true;
+      if (pending.valid()) pending.wait();
+    }
+  } stop_guard{stop_decoding, next};
+
+  const double total = static_cast<double>(clips.size());
+  const double skipped = total - static_cast<double>(todo.size());
+  pr = {};
+  pr.stage = "scoring";
+  pr.clips = static_cast<int>(clips.size());
+  if (skipped > 0) {
+    pr.message = std::to_string(static_cast<int>(skipped)) + " clip(s) already scored";
+    ctx.report(pr, skipped, total);
+  }
+  prefetch(0);
+  for (size_t j = 0; j < todo.size(); ++j) {
+    ctx.check_cancelled();
+    const std::string& clip = clips[todo[j]];
+    pr.clip = static_cast<int>(todo[j] + 1);
+    pr.message = clip;
+    ctx.report(pr, skipped + static_cast<double>(j), total);
+    Decoded d = next.get();
+    prefetch(j + 1);
     ClipScores row;
     try {
-      const ClipFrames frames = decode_clip(clip, dopt);
+      if (d.error) std::rethrow_exception(d.error);
       ctx.check_cancelled();
-      row = scorer.score(frames);
+      row = scorer.score(*d.frames);
     } catch (const Cancelled&) {
       throw;
     } catch (const std::exception& e) {
       row = {};
-      row.path = clip;
       row.error = e.what();
     }
     row.path = clip;
     apply_preset(preset, row);
     db.upsert(row);  // committed at once: a crash loses no finished row
     pr.message = clip + ": " + row.verdict;
-    ctx.report(pr, static_cast<double>(k + 1), total);
+    ctx.report(pr, skipped + static_cast<double>(j + 1), total);
   }
   return db_path;
 }

@@ -1,23 +1,48 @@
-// The paper's networks for curation, built from the weight files named in a curate job's params
-// ("pose_weights", "clip_weights" + "aesthetic_weights"); absent names keep the fallbacks.
+// The paper's networks for curation, built from the weight files named in a curate job's params;
+// absent names keep the fallbacks of CURATION.md.
 #include "core/curate_job/model_loading.h"
 
 #include "models/clip/aesthetic.h"
+#include "models/dover/dover_clarity.h"
+#include "models/light_asd/light_asd_sync.h"
 #include "models/pose/pose_estimator.h"
+#include "models/unimatch/unimatch_motion.h"
 
 namespace s2v::curation {
 
+const std::vector<CurationNetwork>& curation_networks() {
+  static const std::vector<CurationNetwork> table = {
+      {"pose_weights", "ViTPose whole-body",
+       "ViTPose whole-body checkpoint (mmpose .pth or safetensors): keypoints, skeletons and hand boxes "
+       "instead of the HOG/face-cascade boxes"},
+      {"clip_weights", "CLIP ViT-L/14",
+       "CLIP ViT-L/14 weights (OpenAI or Hugging Face names) for aesthetics; needs aesthetic_weights too"},
+      {"aesthetic_weights", "Aesthetic MLP", "improved-aesthetic-predictor MLP (.pth or safetensors)"},
+      {"dover_weights", "DOVER",
+       "DOVER checkpoint (the official DOVER.pth, or safetensors) for clarity instead of BRISQUE"},
+      {"unimatch_weights", "UniMatch",
+       "UniMatch GMFlow checkpoint (e.g. gmflow-scale2-regrefine6-mixdata .pth, or safetensors) for motion "
+       "instead of DIS optical flow; slow on a CPU (about 15 s per frame pair)"},
+      {"light_asd_weights", "Light-ASD",
+       "Light-ASD checkpoint (the official .model, or safetensors) for audio-visual sync instead of mouth "
+       "motion vs the audio envelope"},
+  };
+  return table;
+}
+
 void load_curation_models(const nlohmann::json& params, CurateOptions& options) {
-  const std::string pose = params.value("pose_weights", std::string());
-  if (!pose.empty()) options.pose = pose::make_pose_model(pose);
-  const std::string clip_w = params.value("clip_weights", std::string());
-  const std::string mlp_w = params.value("aesthetic_weights", std::string());
+  auto path = [&](const char* name) { return params.value(name, std::string()); };
+  if (const auto pose = path("pose_weights"); !pose.empty()) options.pose = pose::make_pose_model(pose);
+  const std::string clip_w = path("clip_weights"), mlp_w = path("aesthetic_weights");
   if (!clip_w.empty() || !mlp_w.empty()) {
     if (clip_w.empty() || mlp_w.empty())
       throw Error("aesthetics needs both --clip_weights (CLIP ViT-L/14) and --aesthetic_weights (the MLP)",
                   ErrorKind::InvalidArgument, clip_w.empty() ? mlp_w : clip_w);
     options.aesthetics = clip::make_aesthetics_model(clip_w, mlp_w);
   }
+  if (const auto dover = path("dover_weights"); !dover.empty()) options.clarity_model = dover::make_clarity_model(dover);
+  if (const auto flow = path("unimatch_weights"); !flow.empty()) options.motion_model = unimatch::make_motion_model(flow);
+  if (const auto asd = path("light_asd_weights"); !asd.empty()) options.sync_model = light_asd::make_sync_model(asd);
 }
 
 }  // namespace s2v::curation

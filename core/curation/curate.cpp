@@ -63,7 +63,10 @@ struct ClipScorer::Impl {
 
 ClipScorer::ClipScorer(CurateOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
-  const int workers = options_.parallel ? 2 : 1;
+  if (options_.workers < 1 || options_.workers > 64)
+    throw Error("curation workers must be between 1 and 64, got " + std::to_string(options_.workers),
+                ErrorKind::InvalidArgument);
+  const int workers = options_.workers;
   for (int i = 0; i < workers; ++i) impl_->tools.push_back(std::make_unique<Tools>(options_));
 }
 
@@ -97,6 +100,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
 
   // Per-frame work spread over the workers: detection, flow pair (i-1, i), BRISQUE, OCR.
   std::vector<FrameDetections> dets(n);
+  std::vector<std::vector<pose::Pose>> poses(n);
   std::vector<double> motion(n, std::nan("")), clarity(n, std::nan(""));
   std::vector<std::vector<cv::Rect>> words(n);
   std::vector<char> read(n, 0);
@@ -120,16 +124,16 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
           // person boxes of this frame alone (the close-up rule on its own faces), then ViTPose
           std::vector<FrameDetections> one{dets[i]};
           resolve_persons(one, {0.0}, frame);
-          dets[i] = detections_from_poses(
-              options_.pose->estimate(clip.frames[i], merge_boxes(one[0].persons)), frame);
+          poses[i] = options_.pose->estimate(clip.frames[i], merge_boxes(one[0].persons));
+          dets[i] = detections_from_poses(poses[i], frame);
         }
         wt["people"] += thread_cpu_s() - t0;
-        if (i > 0) {
+        if (i > 0 && !options_.motion_model) {
           t0 = thread_cpu_s();
           motion[i] = tl.motion.pair(grey[i - 1], grey[i]);
           wt["motion"] += thread_cpu_s() - t0;
         }
-        if (i % clarity_every == 0) {
+        if (i % clarity_every == 0 && !options_.clarity_model) {
           t0 = thread_cpu_s();
           clarity[i] = 100.0 - tl.clarity.brisque(clip.frames[i]);
           wt["clarity"] += thread_cpu_s() - t0;
@@ -162,7 +166,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
   for (const auto& wt : worker_times)
     for (const auto& [k, v] : wt) timings_[k] += v;
 
-  // Clip-level aggregation (cheap, one thread).
+  // Clip-level aggregation on this thread; the networks, when set, run here with LibTorch's threads.
   double t0 = thread_cpu_s();
   std::vector<double> t = clip.timestamps;
   if (t.size() != n) {
@@ -184,18 +188,36 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
   s.set("hand_sharpness", sharp.hand_sharpness);
   timings_["sharpness"] += thread_cpu_s() - t0;
 
-  std::vector<double> pairs(motion.begin() + 1, motion.end());
-  if (pairs.empty()) {
-    s.set("motion", Metric::na(MotionScorer::method(), "fewer than two sampled frames"));
+  t0 = thread_cpu_s();
+  if (options_.motion_model) {
+    if (cancelled()) throw Cancelled();
+    auto m = options_.motion_model->score(clip);
+    s.set("motion", m.motion);
+    motion = m.series;
+    motion.resize(n, std::nan(""));
+    timings_["motion"] += thread_cpu_s() - t0;
   } else {
-    double sum = 0;
-    for (double v : pairs) sum += v;
-    s.set("motion", Metric::of(sum / double(pairs.size()), MotionScorer::method()));
+    std::vector<double> pairs(motion.begin() + 1, motion.end());
+    if (pairs.empty()) {
+      s.set("motion", Metric::na(MotionScorer::method(), "fewer than two sampled frames"));
+    } else {
+      double sum = 0;
+      for (double v : pairs) sum += v;
+      s.set("motion", Metric::of(sum / double(pairs.size()), MotionScorer::method()));
+    }
   }
-  const double clar = median_finite(clarity);
-  s.set("clarity", std::isfinite(clar)
-                       ? Metric::of(clar, ClarityScorer::method())
-                       : Metric::na(ClarityScorer::method(), "no frame could be scored"));
+  t0 = thread_cpu_s();
+  if (options_.clarity_model) {
+    if (cancelled()) throw Cancelled();
+    s.set("clarity", options_.clarity_model->score(clip, &clarity));
+    clarity.resize(n, std::nan(""));
+    timings_["clarity"] += thread_cpu_s() - t0;
+  } else {
+    const double clar = median_finite(clarity);
+    s.set("clarity", std::isfinite(clar)
+                         ? Metric::of(clar, ClarityScorer::method())
+                         : Metric::na(ClarityScorer::method(), "no frame could be scored"));
+  }
 
   std::string text_method = tl.text.method();
   if (ocr_every > 1) text_method += ", every " + std::to_string(ocr_every) + " sampled frames";
@@ -216,7 +238,8 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
   timings_["aesthetics"] += thread_cpu_s() - t0;
 
   t0 = thread_cpu_s();
-  const auto sync = av_sync(clip, dets);
+  if (options_.sync_model && cancelled()) throw Cancelled();
+  const auto sync = options_.sync_model ? options_.sync_model->score(clip, dets) : av_sync(clip, dets);
   s.set("av_sync_confidence", sync.av_sync_confidence);
   s.set("av_offset_s", sync.av_offset_s);
   timings_["av_sync"] += thread_cpu_s() - t0;
@@ -237,6 +260,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
     o.faces = dets[i].faces;
     o.hands = dets[i].hands;
     o.text = text.boxes[i];
+    o.poses = std::move(poses[i]);
     s.overlays.push_back(std::move(o));
   }
   timings_["wall"] = since(t_all);

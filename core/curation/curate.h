@@ -11,6 +11,7 @@
 #include "core/curation/aesthetics.h"
 #include "core/curation/clip_frames.h"
 #include "core/curation/detect.h"
+#include "core/curation/network_models.h"
 #include "core/curation/pose_model.h"
 #include "core/curation/scores.h"
 
@@ -24,7 +25,12 @@ struct CurateOptions {
   // null → HOG + face cascades (no hands); set → ViTPose whole-body on the detectors' person
   // boxes (the whole frame when none) gives people, face boxes and hand boxes.
   std::shared_ptr<PoseModel> pose;
-  bool parallel = true;               // two worker threads
+  // The paper's networks for clarity (DOVER), motion (UniMatch) and sync (Light-ASD); each, when
+  // set, replaces its fallback (BRISQUE, DIS flow, mouth motion vs envelope), which is then skipped.
+  std::shared_ptr<ClarityModel> clarity_model;
+  std::shared_ptr<MotionModel> motion_model;
+  std::shared_ptr<SyncModel> sync_model;
+  int workers = 2;                    // threads for the per-frame work (s2v curate --jobs)
   int ocr_every = 1;                  // OCR every n-th sampled frame
   int clarity_every = 1;              // BRISQUE on every n-th sampled frame
 };

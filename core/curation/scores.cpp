@@ -79,6 +79,54 @@ nlohmann::json numbers_json(const std::vector<double>& v) {
   return a;
 }
 
+// A pose as {"body": [x, y, score, ...], "left_hand": [...], "right_hand": [...], "face": [...]}:
+// coordinates to 0.1 px and scores to 0.001 keep a clip's row small; dropped points are -1, -1, 0.
+template <size_t N>
+nlohmann::json points_json(const std::array<pose::Keypoint, N>& pts) {
+  auto a = nlohmann::json::array();
+  for (const auto& k : pts) {
+    a.push_back(std::round(k.x * 10.0f) / 10.0f);
+    a.push_back(std::round(k.y * 10.0f) / 10.0f);
+    a.push_back(std::round(k.score * 1000.0f) / 1000.0f);
+  }
+  return a;
+}
+
+template <size_t N>
+void points_from(const nlohmann::json& a, std::array<pose::Keypoint, N>& pts) {
+  if (!a.is_array() || a.size() != 3 * N) return;  // a malformed part stays all dropped
+  for (size_t i = 0; i < N; ++i)
+    if (a[3 * i].is_number() && a[3 * i + 1].is_number() && a[3 * i + 2].is_number())
+      pts[i] = {a[3 * i].get<float>(), a[3 * i + 1].get<float>(), a[3 * i + 2].get<float>()};
+}
+
+nlohmann::json poses_json(const std::vector<pose::Pose>& poses) {
+  auto a = nlohmann::json::array();
+  for (const auto& p : poses)
+    a.push_back({{"body", points_json(p.body)},
+                 {"left_hand", points_json(p.left_hand)},
+                 {"right_hand", points_json(p.right_hand)},
+                 {"face", points_json(p.face)},
+                 {"score", p.score}});
+  return a;
+}
+
+std::vector<pose::Pose> poses_from(const nlohmann::json& a) {
+  std::vector<pose::Pose> out;
+  if (!a.is_array()) return out;
+  for (const auto& j : a) {
+    if (!j.is_object()) continue;
+    pose::Pose p;
+    points_from(j.value("body", nlohmann::json()), p.body);
+    points_from(j.value("left_hand", nlohmann::json()), p.left_hand);
+    points_from(j.value("right_hand", nlohmann::json()), p.right_hand);
+    points_from(j.value("face", nlohmann::json()), p.face);
+    p.score = j.value("score", 0.0f);
+    out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ClipScores::series_json() const {
@@ -88,12 +136,15 @@ std::string ClipScores::series_json() const {
   for (const auto& [name, v] : series) s[name] = numbers_json(v);
   j["series"] = s;
   auto o = nlohmann::json::array();
-  for (const auto& f : overlays)
-    o.push_back({{"t", f.t},
-                 {"people", rects_json(f.people)},
-                 {"faces", rects_json(f.faces)},
-                 {"hands", rects_json(f.hands)},
-                 {"text", rects_json(f.text)}});
+  for (const auto& f : overlays) {
+    nlohmann::json fo = {{"t", f.t},
+                         {"people", rects_json(f.people)},
+                         {"faces", rects_json(f.faces)},
+                         {"hands", rects_json(f.hands)},
+                         {"text", rects_json(f.text)}};
+    if (!f.poses.empty()) fo["poses"] = poses_json(f.poses);
+    o.push_back(std::move(fo));
+  }
   j["overlays"] = o;
   return j.dump();
 }
@@ -121,6 +172,7 @@ void ClipScores::set_series_json(const std::string& text) {
       o.faces = rects_from(f.value("faces", nlohmann::json::array()));
       o.hands = rects_from(f.value("hands", nlohmann::json::array()));
       o.text = rects_from(f.value("text", nlohmann::json::array()));
+      o.poses = poses_from(f.value("poses", nlohmann::json::array()));
       overlays.push_back(std::move(o));
     }
 }

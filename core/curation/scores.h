@@ -9,6 +9,8 @@
 
 #include <opencv2/core/types.hpp>
 
+#include "core/pose_draw/pose.h"
+
 namespace s2v::curation {
 
 struct Metric {
@@ -21,13 +23,15 @@ struct Metric {
   static Metric na(std::string method, std::string reason);
 };
 
-// Boxes drawn by the clip viewer for one sampled frame (working-resolution pixels).
+// What the clip viewer draws for one sampled frame (working-resolution pixels): boxes, and the
+// whole-body skeletons (DWPose layout) when a pose model scored the clip.
 struct FrameOverlay {
   double t = 0.0;
   std::vector<cv::Rect> people;
   std::vector<cv::Rect> faces;
   std::vector<cv::Rect> hands;
   std::vector<cv::Rect> text;
+  std::vector<pose::Pose> poses;
 };
 
 // The metric columns, in report order.

@@ -22,6 +22,7 @@
 #include <limits>
 
 #include "core/curation/clip_frames.h"
+#include "core/pose_draw/draw.h"
 #include "core/media/video_reader.h"
 
 namespace s2v::ui {
@@ -29,37 +30,39 @@ namespace s2v::ui {
 namespace {
 constexpr int kSliderSteps = 1000;  // per second of video
 constexpr int kDisplayLongSide = 960;
-// OpenPose-18 limbs (0-based point pairs, the first 17 of DWPose's limbSeq) and the 20 hand edges.
-constexpr int kLimbs[17][2] = {{1, 2}, {1, 5}, {2, 3}, {3, 4}, {5, 6}, {6, 7}, {1, 8}, {8, 9}, {9, 10},
-                               {1, 11}, {11, 12}, {12, 13}, {1, 0}, {0, 14}, {14, 16}, {0, 15}, {15, 17}};
-constexpr int kHandEdges[20][2] = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {0, 5}, {5, 6}, {6, 7}, {7, 8}, {0, 9}, {9, 10},
-                                   {10, 11}, {11, 12}, {0, 13}, {13, 14}, {14, 15}, {15, 16}, {0, 17}, {17, 18},
-                                   {18, 19}, {19, 20}};
+QColor rgb(const cv::Vec3b& c) { return {c[0], c[1], c[2]}; }
 
-template <class Points, class Map>
-void drawEdges(QPainter& p, const Points& pts, const int (*edges)[2], int n, Map map) {
-  for (int e = 0; e < n; ++e) {
-    const auto& a = pts[static_cast<size_t>(edges[e][0])];
-    const auto& b = pts[static_cast<size_t>(edges[e][1])];
-    if (a.score > 0 && b.score > 0) p.drawLine(map(a.x, a.y), map(b.x, b.y));
-  }
-}
-
-// Skeletons when the overlay carries whole-body poses (DWPose layout: body, left_hand, right_hand
-// with x, y, score in working-resolution pixels) under `poses` or `keypoints`; boxes only before.
-template <class Overlay, class Map>
-void drawSkeletons(QPainter& p, const Overlay& o, Map map) {
-  auto draw = [&](const auto& poses) {
-    for (const auto& pose : poses) {
-      p.setPen(QPen(QColor(255, 255, 0), 2));
-      drawEdges(p, pose.body, kLimbs, 17, map);
-      p.setPen(QPen(QColor(255, 80, 80), 1));
-      drawEdges(p, pose.left_hand, kHandEdges, 20, map);
-      drawEdges(p, pose.right_hand, kHandEdges, 20, map);
-    }
+// The overlay's whole-body skeletons in DWPose's colours (core/pose_draw's tables): the 17 body
+// limbs, the 20 edges of each hand, the face points as dots. map: working pixels -> widget.
+template <class Map>
+void drawSkeletons(QPainter& p, const std::vector<pose::Pose>& poses, double scale, Map map) {
+  p.save();
+  p.setRenderHint(QPainter::Antialiasing, true);
+  const double width = std::max(1.5, 4.0 * scale);
+  auto line = [&](const pose::Keypoint& a, const pose::Keypoint& b, const QColor& c, double w) {
+    if (!a.visible() || !b.visible()) return;
+    p.setPen(QPen(c, w, Qt::SolidLine, Qt::RoundCap));
+    p.drawLine(map(a.x, a.y), map(b.x, b.y));
   };
-  if constexpr (requires { o.poses.begin()->body; }) draw(o.poses);
-  else if constexpr (requires { o.keypoints.begin()->body; }) draw(o.keypoints);
+  for (const auto& pose : poses) {
+    for (int l = 0; l < pose::kDrawnLimbs; ++l) {
+      const auto& e = pose::kLimbSeq[static_cast<size_t>(l)];  // 1-based
+      line(pose.body[static_cast<size_t>(e[0] - 1)], pose.body[static_cast<size_t>(e[1] - 1)],
+           rgb(pose::kBodyColorsRgb[static_cast<size_t>(l)]), width);
+    }
+    for (const auto* hand : {&pose.left_hand, &pose.right_hand})
+      for (int e = 0; e < static_cast<int>(pose::kHandEdges.size()); ++e) {
+        const auto& edge = pose::kHandEdges[static_cast<size_t>(e)];
+        line((*hand)[static_cast<size_t>(edge[0])], (*hand)[static_cast<size_t>(edge[1])],
+             rgb(pose::hand_edge_color_rgb(e)), std::max(1.0, width / 2));
+      }
+    p.setPen(Qt::NoPen);
+    p.setBrush(Qt::white);
+    const double r = std::max(1.0, 1.5 * scale);
+    for (const auto& k : pose.face)
+      if (k.visible()) p.drawEllipse(map(k.x, k.y), r, r);
+  }
+  p.restore();
 }
 
 }  // namespace
@@ -146,7 +149,8 @@ void FrameView::paintEvent(QPaintEvent*) {
   boxes(overlay_->text, textColour());
   boxes(overlay_->hands, handColour());
   boxes(overlay_->faces, faceColour());
-  drawSkeletons(p, *overlay_, [&](double x, double y) { return QPointF(target.left() + x * sx, target.top() + y * sy); });
+  drawSkeletons(p, overlay_->poses, std::min(sx, sy),
+                [&](double x, double y) { return QPointF(target.left() + x * sx, target.top() + y * sy); });
   // Sharpness of the frame's faces next to each face box (the metric's per-frame value).
   p.setRenderHint(QPainter::TextAntialiasing, true);
   QFont f = font();

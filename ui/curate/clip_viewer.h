@@ -64,6 +64,7 @@ class FrameView : public QWidget {
   // workingSize: the size the overlay boxes are measured in (576 px on the long side).
   void setOverlay(std::optional<curation::FrameOverlay> overlay, double faceSharpness, QSizeF workingSize);
   const QImage& image() const { return image_; }
+  const std::optional<curation::FrameOverlay>& overlay() const { return overlay_; }
   QSize sizeHint() const override { return {480, 320}; }
 
  protected:

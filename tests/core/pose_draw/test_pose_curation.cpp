@@ -98,6 +98,21 @@ class TestPoseCuration : public QObject {
     QCOMPARE(*s.metric("talking_face_run_s").value, 1.0);
     QCOMPARE(s.overlays.size(), size_t(4));
     QCOMPARE(s.overlays[2].hands.size(), size_t(1));
+    // the overlays keep the skeletons for the clip viewer, through the database's JSON column
+    QCOMPARE(s.overlays[2].poses.size(), size_t(1));
+    ClipScores back;
+    back.set_series_json(s.series_json());
+    QCOMPARE(back.overlays.size(), size_t(4));
+    QCOMPARE(back.overlays[2].poses.size(), size_t(1));
+    const pose::Pose want = scripted_pose();
+    const pose::Pose& got = back.overlays[2].poses[0];
+    for (int i = 0; i < pose::kBodyPoints; ++i) {
+      QCOMPARE(got.body[i].x, want.body[i].x);
+      QCOMPARE(got.body[i].y, want.body[i].y);
+    }
+    QCOMPARE(got.left_hand[20].x, want.left_hand[20].x);
+    QCOMPARE(got.face[67].y, want.face[67].y);
+    QVERIFY(!got.right_hand[0].visible());  // dropped points stay dropped
     // without a pose model the fallback is unchanged: no hands
     CurateOptions plain;
     plain.ocr_every = 100;
@@ -106,6 +121,8 @@ class TestPoseCuration : public QObject {
     const auto f = fallback.score(clip);
     QVERIFY(!f.metric("hand_sharpness").available());
     QVERIFY(f.metric("people_max").method != "ScriptedPose (test)");
+    QVERIFY(f.overlays[2].poses.empty());
+    QVERIFY(f.series_json().find("\"poses\"") == std::string::npos);  // no empty pose arrays stored
   }
 };
 
