@@ -23,6 +23,7 @@
 #include "ui/curate/sample_clips.h"
 #include "ui/curate/threshold_panel.h"
 #include "ui/jobs/job_queue_adapter.h"
+#include "ui/settings/app_settings.h"
 
 using namespace s2v::ui;
 
@@ -86,6 +87,29 @@ class TestCurateWorkspace : public QObject {
     QVERIFY(error.isEmpty());
     // A source folder without the clips copies nothing new but lists what the folder already has.
     QCOMPARE(copySampleClips(dir_.path() + "/nowhere").size(), 3);
+  }
+
+  void networkWeightsFromSettingsReachTheJob() {
+    // A weight file chosen in Settings goes to the job, which loads it before scoring: a file that
+    // is not a checkpoint fails the job with a sentence naming it (and scores nothing).
+    const QString junk = dir_.path() + "/junk-vitpose.pth";
+    QFile f(junk);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("not a checkpoint");
+    f.close();
+    AppSettings settings = AppSettings::load();
+    const AppSettings saved = settings;
+    settings.curationWeights["pose_weights"] = junk;
+    settings.curationJobs = 1;
+    settings.save();
+    QCOMPARE(AppSettings::load().curationWeights.value("pose_weights"), junk);
+    QCOMPARE(AppSettings::load().curationJobs, 1);
+    CurateWorkspace w(jobs_.get());
+    w.openFolder(sampleFolder());
+    QTRY_VERIFY_WITH_TIMEOUT(w.status().contains("Scoring failed"), 60000);
+    QVERIFY2(w.status().contains("junk-vitpose.pth"), qPrintable(w.status()));
+    saved.save();
+    QVERIFY(AppSettings::load().curationWeights.isEmpty());
   }
 
   void unreadableDatabaseIsReportedAsASentence() {

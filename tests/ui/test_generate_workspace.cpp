@@ -27,6 +27,7 @@
 #include "core/media/audio.h"
 #include "core/media/mux.h"
 #include "core/media/probe.h"
+#include "ui/curate/clip_viewer.h"
 #include "ui/generate/audio_recorder.h"
 #include "ui/generate/generate_workspace.h"
 #include "ui/generate/model_panel.h"
@@ -144,6 +145,38 @@ class TestGenerateWorkspace : public QObject {
     w.findChild<QSpinBox*>("clips")->setValue(1);
     QCOMPARE(w.plannedClips(), 1);
     QVERIFY2(w.clipsText().startsWith("1 clip"), qPrintable(w.clipsText()));
+  }
+
+  void portraitCheckShowsTheFaceAndWarns() {
+    JobQueueAdapter jobs;
+    GenerateWorkspace w(&jobs);
+    w.show();
+    auto* findings = w.findChild<QLabel*>("portraitFindings");
+    auto* view = w.findChild<FrameView*>("portraitCheck");
+    QVERIFY(findings && view);
+    // the synthetic portrait has no face: the check says so before any render
+    w.addFiles({portrait_});
+    QTRY_VERIFY_WITH_TIMEOUT(findings->text().contains("No face"), 15000);
+    QVERIFY(view->overlay().has_value());
+    QVERIFY(view->overlay()->faces.empty());
+    QVERIFY(!view->image().isNull());
+    // a real face (a frame of Debian's Megamind.avi): one face box, drawn over the picture
+    const QString megamind = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
+    if (!QFile::exists(megamind)) QSKIP("Debian's opencv-doc sample clips are not installed");
+    const QString face = dir_.path() + "/face.png";
+    QVERIFY(ffmpeg({"-ss", "2", "-i", megamind, "-frames:v", "1", "-vf", "crop=400:400:160:20", face}));
+    w.addFiles({face});
+    QTRY_VERIFY_WITH_TIMEOUT(findings->text().contains("1 face"), 15000);
+    QVERIFY(!findings->text().contains("No face"));
+    QCOMPARE(view->overlay()->faces.size(), size_t(1));
+    QCOMPARE(view->image().size(), QSize(576, 576));
+    // the face box is painted in the face colour
+    const QImage shot = view->grab().toImage();
+    int green = 0;
+    for (int y = 0; y < shot.height(); ++y)
+      for (int x = 0; x < shot.width(); ++x)
+        green += shot.pixelColor(x, y) == FrameView::faceColour();
+    QVERIFY2(green > 40, qPrintable(QString("%1 face-coloured pixels").arg(green)));
   }
 
   void draggingTrimHandlesSetsParamsAndClipCount() {

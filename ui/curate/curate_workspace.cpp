@@ -29,6 +29,7 @@
 #include "ui/curate/sample_clips.h"
 #include "ui/curate/threshold_panel.h"
 #include "ui/jobs/job_queue_adapter.h"
+#include "ui/settings/app_settings.h"
 
 namespace s2v::ui {
 
@@ -236,6 +237,12 @@ void CurateWorkspace::submitCurate(const QStringList& inputs, const QString& db,
   // Built-in presets go by name; a loaded preset is re-applied here on load anyway.
   spec.params = {{"inputs", in}, {"db", db.toStdString()}, {"preset", "talking-head"}};
   if (maxSeconds > 0) spec.params["max_seconds"] = maxSeconds;
+  // The networks chosen in Settings (the job checks and loads them; a bad file fails the job
+  // with a sentence naming it).
+  const AppSettings settings = AppSettings::load();
+  spec.params["jobs"] = settings.curationJobs;
+  for (auto it = settings.curationWeights.begin(); it != settings.curationWeights.end(); ++it)
+    spec.params[it.key().toStdString()] = it.value().toStdString();
   pendingJob_ = jobs_->submit(spec);
 }
 

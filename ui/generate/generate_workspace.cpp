@@ -32,12 +32,17 @@
 #include <limits>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 
+#include "core/curation/clip_frames.h"
+#include "core/curation/portrait.h"
 #include "core/diagnostics/test_pattern.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/model_folder.h"
 #include "core/media/audio.h"
 #include "core/media/mux.h"
+#include "core/media/video_reader.h"
+#include "ui/curate/clip_viewer.h"
 #include "ui/generate/async.h"
 #include "ui/generate/audio_recorder.h"
 #include "ui/generate/drop_area.h"
@@ -96,6 +101,16 @@ GenerateWorkspace::GenerateWorkspace(JobQueueAdapter* jobs, QWidget* parent)
   auto* chooseAudio = new QPushButton(tr("Choose audio…"), this);
   chooseAudio->setObjectName("chooseAudio");
   chooseAudio->setToolTip(tr("Choose the audio (Ctrl+U)"));
+  portraitCheck_ = new FrameView(this);
+  portraitCheck_->setObjectName("portraitCheck");
+  portraitCheck_->setMinimumSize(160, 120);
+  portraitCheck_->setMaximumHeight(200);
+  portraitCheck_->setToolTip(tr("The portrait as curation sees it: people, faces (with their sharpness) and, with a "
+                                "pose model, the skeleton."));
+  portraitFindings_ = new QLabel(tr("Drop a portrait to check its face, sharpness and clarity."), this);
+  portraitFindings_->setObjectName("portraitFindings");
+  portraitFindings_->setWordWrap(true);
+  portraitFindings_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   message_ = new QLabel(this);
   message_->setObjectName("inputMessage");
   message_->setWordWrap(true);
@@ -158,6 +173,8 @@ GenerateWorkspace::GenerateWorkspace(JobQueueAdapter* jobs, QWidget* parent)
   il->addWidget(audioArea_, 0, 1);
   il->addWidget(choosePortrait, 1, 0);
   il->addWidget(chooseAudio, 1, 1);
+  il->addWidget(portraitCheck_, 2, 0);
+  il->addWidget(portraitFindings_, 2, 1);
   auto* audio = new QGroupBox(tr("Audio"), this);
   auto* al = new QVBoxLayout(audio);
   al->addWidget(waveform_);
@@ -527,6 +544,7 @@ void GenerateWorkspace::apply(const ProbedInput& p) {
       portraitArea_->setThumbnail(QPixmap::fromImage(p.thumbnail), p.summary);
       portraitArea_->setToolTip(p.path);
       showMessage(tr("Portrait: %1").arg(p.summary), false);
+      checkPortrait(p.path);
       updateEstimate();
       break;
     case ProbedInput::Role::Audio:
@@ -539,6 +557,60 @@ void GenerateWorkspace::apply(const ProbedInput& p) {
       return;
   }
   emit inputsChanged();
+}
+
+void GenerateWorkspace::checkPortrait(const QString& path) {
+  const quint64 request = ++portraitRequest_;
+  portraitFindings_->setText(tr("Checking the portrait…"));
+  struct Result {
+    QImage image;
+    curation::PortraitCheck check;
+    QString error;
+  };
+  runOffGuiThread(
+      this,
+      [path] {
+        Result r;
+        try {
+          const media::RgbFrame f = media::read_image(path.toStdString());  // what the pipeline reads
+          cv::Mat rgb(f.height, f.width, CV_8UC3, const_cast<uint8_t*>(f.rgb.data()), f.stride());
+          cv::Mat bgr;
+          cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+          r.check = curation::check_portrait(bgr);
+          cv::Mat shown = curation::resize_long_side(rgb);
+          r.image = QImage(shown.data, shown.cols, shown.rows, static_cast<qsizetype>(shown.step),
+                           QImage::Format_RGB888).copy();
+        } catch (const std::exception& e) {
+          r.error = QString::fromUtf8(e.what());
+        }
+        return r;
+      },
+      [this, request](const Result& r) {
+        if (request != portraitRequest_) return;  // a newer portrait was dropped meanwhile
+        if (!r.error.isEmpty()) {
+          portraitCheck_->setOverlay(std::nullopt, std::nan(""), {});
+          portraitFindings_->setText(tr("The portrait could not be checked: %1").arg(r.error));
+          return;
+        }
+        const auto& c = r.check;
+        portraitCheck_->setFrame(r.image);
+        portraitCheck_->setOverlay(c.overlay, c.face_sharpness.value.value_or(std::nan("")),
+                                   QSizeF(c.size.width, c.size.height));
+        QStringList facts;
+        const int faces = static_cast<int>(c.overlay.faces.size());
+        facts << (faces == 1 ? tr("1 face") : tr("%1 faces").arg(faces));
+        if (c.face_sharpness.available()) facts << tr("face sharpness %1").arg(*c.face_sharpness.value, 0, 'f', 0);
+        facts << tr("clarity %1").arg(*c.clarity.value, 0, 'f', 0);
+        QString html = "<b>" + facts.join(" · ") + "</b><br>";
+        if (c.warnings.empty()) {
+          html += tr("<span style='color:#2a8a2a'>Looks good for S2V.</span>");
+        } else {
+          for (const auto& w : c.warnings)
+            html += "<span style='color:#c06000'>⚠ " + QString::fromStdString(w).toHtmlEscaped() + "</span><br>";
+        }
+        html += tr("<small>Detector: %1</small>").arg(QString::fromStdString(c.method).toHtmlEscaped());
+        portraitFindings_->setText(html);
+      });
 }
 
 void GenerateWorkspace::setAudio(const QString& path, double duration_s, const QString& summary) {

@@ -27,6 +27,7 @@ namespace s2v::ui {
 
 class AudioRecorderPanel;
 class DropArea;
+class FrameView;
 class JobQueueAdapter;
 class ModelPanel;
 class PosePanel;
@@ -107,6 +108,7 @@ class GenerateWorkspace : public QWidget {
   void onJobProgress(const JobUpdate& u);
   void onTrimChanged(double start_s, double end_s);
   void updateEstimate();
+  void checkPortrait(const QString& path);  // the curation detectors on the portrait, off the GUI thread
   QWidget* buildSettings();
 
   JobQueueAdapter* jobs_;
@@ -114,9 +116,12 @@ class GenerateWorkspace : public QWidget {
   QSize portraitSize_;
   double audioDuration_ = 0, trimStart_ = 0, trimEnd_ = 0;
   quint64 audioRequest_ = 0;
+  quint64 portraitRequest_ = 0;
 
   DropArea* portraitArea_;
   DropArea* audioArea_;
+  FrameView* portraitCheck_;
+  QLabel* portraitFindings_;
   QLabel* message_;
   WaveformView* waveform_;
   QLabel* trimLabel_;

@@ -3,6 +3,8 @@
 #include <QSettings>
 #include <QStandardPaths>
 
+#include "core/curate_job/model_loading.h"
+
 namespace s2v::ui {
 
 QString AppSettings::defaultOutputFolder() {
@@ -18,6 +20,12 @@ AppSettings AppSettings::load() {
   a.device = s.value("model/device", a.device).toString();
   a.dtype = s.value("model/dtype", a.dtype).toString();
   a.outputFolder = s.value("output/folder", defaultOutputFolder()).toString();
+  for (const auto& n : curation::curation_networks()) {
+    const QString key = QString::fromStdString(n.param);
+    const QString v = s.value("curation/" + key).toString();
+    if (!v.isEmpty()) a.curationWeights[key] = v;
+  }
+  a.curationJobs = s.value("curation/jobs", a.curationJobs).toInt();
   return a;
 }
 
@@ -27,6 +35,11 @@ void AppSettings::save() const {
   s.setValue("model/device", device);
   s.setValue("model/dtype", dtype);
   s.setValue("output/folder", outputFolder);
+  for (const auto& n : curation::curation_networks()) {
+    const QString key = QString::fromStdString(n.param);
+    s.setValue("curation/" + key, curationWeights.value(key));
+  }
+  s.setValue("curation/jobs", curationJobs);
 }
 
 }  // namespace s2v::ui

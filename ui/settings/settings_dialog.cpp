@@ -6,20 +6,27 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLineEdit>
+#include <QGroupBox>
 #include <QPushButton>
+#include <QSpinBox>
+
+#include "core/curate_job/model_loading.h"
 
 namespace s2v::ui {
 
 namespace {
-QWidget* withBrowse(QLineEdit* edit, QWidget* parent, const QString& title) {
+// folder: choose a folder; else a file.
+QWidget* withBrowse(QLineEdit* edit, QWidget* parent, const QString& title, bool folder = true) {
   auto* w = new QWidget(parent);
   auto* l = new QHBoxLayout(w);
   l->setContentsMargins(0, 0, 0, 0);
   auto* b = new QPushButton(QObject::tr("Browse…"), w);
   l->addWidget(edit, 1);
   l->addWidget(b);
-  QObject::connect(b, &QPushButton::clicked, w, [edit, w, title] {
-    const QString d = QFileDialog::getExistingDirectory(w, title, edit->text());
+  QObject::connect(b, &QPushButton::clicked, w, [edit, w, title, folder] {
+    const QString d = folder ? QFileDialog::getExistingDirectory(w, title, edit->text())
+                             : QFileDialog::getOpenFileName(w, title, edit->text(),
+                                                            QObject::tr("Weights (*.pth *.pt *.bin *.safetensors *.model *.ckpt);;All files (*)"));
     if (!d.isEmpty()) edit->setText(d);
   });
   return w;
@@ -47,6 +54,25 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
   form->addRow(tr("Device"), device_);
   form->addRow(tr("Precision"), dtype_);
   form->addRow(tr("Output folder"), withBrowse(output_, this, tr("Output folder")));
+  // The paper's curation networks: each file replaces its metric's fallback (CURATION.md).
+  auto* nets = new QGroupBox(tr("Curation networks (optional; empty = the OpenCV/Tesseract fallback)"), this);
+  auto* nf = new QFormLayout(nets);
+  for (const auto& n : curation::curation_networks()) {
+    const QString key = QString::fromStdString(n.param);
+    auto* edit = new QLineEdit(s.curationWeights.value(key), nets);
+    edit->setObjectName(key);
+    edit->setToolTip(QString::fromStdString(n.help));
+    edit->setPlaceholderText(tr("not set"));
+    weights_[key] = edit;
+    nf->addRow(QString::fromStdString(n.label), withBrowse(edit, nets, QString::fromStdString(n.label), false));
+  }
+  curationJobs_ = new QSpinBox(nets);
+  curationJobs_->setObjectName("curationJobs");
+  curationJobs_->setRange(1, 64);
+  curationJobs_->setValue(s.curationJobs);
+  curationJobs_->setToolTip(tr("Threads for the per-frame metrics of a clip (s2v curate --jobs)"));
+  nf->addRow(tr("Threads per clip"), curationJobs_);
+  form->addRow(nets);
   auto* box = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
   form->addRow(box);
   connect(box, &QDialogButtonBox::accepted, this, &QDialog::accept);
@@ -59,6 +85,9 @@ AppSettings SettingsDialog::settings() const {
   s.device = device_->currentText();
   s.dtype = dtype_->currentText();
   s.outputFolder = output_->text();
+  for (auto it = weights_.begin(); it != weights_.end(); ++it)
+    if (!it.value()->text().trimmed().isEmpty()) s.curationWeights[it.key()] = it.value()->text().trimmed();
+  s.curationJobs = curationJobs_->value();
   return s;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 #include <QDialog>
+#include <QMap>
 
 #include "ui/settings/app_settings.h"
 
 class QComboBox;
 class QLineEdit;
+class QSpinBox;
 
 namespace s2v::ui {
 
@@ -19,6 +21,8 @@ class SettingsDialog : public QDialog {
   QComboBox* device_;
   QComboBox* dtype_;
   QLineEdit* output_;
+  QMap<QString, QLineEdit*> weights_;  // by job param, e.g. "pose_weights"
+  QSpinBox* curationJobs_;
 };
 
 }  // namespace s2v::ui
