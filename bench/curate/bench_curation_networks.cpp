@@ -1,4 +1,4 @@
-// bench_curation_networks [--threads N] [--seconds S]
+// bench_curation_networks [--threads N] [--seconds S]   (--threads sets S2V_THREADS)
 // Seconds per clip of the paper's curation networks at their real sizes (random weights: the
 // time does not depend on the values), each through its curation adapter as a curate job runs
 // it, on a synthetic clip of S seconds (default 10) at 25 fps, 1280×720:
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) setenv("S2V_THREADS", argv[++i], 1);
     else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
   }
-  const int threads = use_all_cores_for_torch();
+  const int threads = apply_torch_threads_setting();
   torch::NoGradGuard no_grad;
   torch::manual_seed(1);
   const auto clip = synthetic_clip(seconds);

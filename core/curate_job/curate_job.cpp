@@ -91,8 +91,7 @@ std::string run_curate(jobs::JobContext& ctx) {
   pr.stage = "loading models";
   ctx.report(pr, 0, 1);
   load_curation_models(p, options);  // the paper's networks whose weights are given
-  if (options.clarity_model || options.motion_model || options.sync_model || options.pose || options.aesthetics)
-    use_all_cores_for_torch();  // the networks run on this worker thread (weights/threads.h)
+  apply_torch_threads_setting();  // the networks run on this worker thread: S2V_THREADS (weights/threads.h)
   if (options.clarity_model) {
     dopt.native_frames = options.clarity_model->native_frames_wanted();
     dopt.native_stride = options.clarity_model->native_stride();

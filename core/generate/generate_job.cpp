@@ -98,7 +98,7 @@ std::string clip_name(int r) {
 
 std::string run_generate_job(jobs::JobContext& ctx) {
   torch::NoGradGuard no_grad;
-  use_all_cores_for_torch();  // this worker thread's intra-op threads (weights/threads.h)
+  apply_torch_threads_setting();  // S2V_THREADS on this worker thread (weights/threads.h)
   GenerateParams p = GenerateParams::from_json(ctx.params());
   nlohmann::json state = ctx.state();
   if (!state.is_object()) state = nlohmann::json::object();

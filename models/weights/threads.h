@@ -1,13 +1,14 @@
 #pragma once
-// LibTorch's intra-op threads for the calling thread. Debian's LibTorch (OpenMP) starts every
-// thread with one intra-op thread when it counts one physical core, and OpenMP keeps the count per
-// thread, so a job worker (a std::thread) would run every convolution on one core of a 2-vCPU
-// machine. Each torch-heavy job calls this on its own thread first. No LibTorch in this header.
+// LibTorch's intra-op threads for the calling thread, from $S2V_THREADS. OpenMP keeps the count
+// per thread, so each torch-heavy job applies the setting on its own worker thread. Unset, the
+// count stays LibTorch's own default (its count of physical cores): on the 2-vCPU build machine
+// one thread renders the demo model faster than two (46 s vs 67 s at --size 128*128,
+// docs/performance.md), so more threads are opt-in. No LibTorch in this header.
 
 namespace s2v {
 
-// Sets the calling thread's intra-op threads to $S2V_THREADS when set, else to
-// std::thread::hardware_concurrency(); returns the count in effect.
-int use_all_cores_for_torch();
+// Sets the calling thread's intra-op threads to $S2V_THREADS when it is a positive number;
+// returns the count in effect.
+int apply_torch_threads_setting();
 
 }  // namespace s2v
