@@ -11,9 +11,11 @@ export XDG_CONFIG_HOME=$S2V_DATA_DIR/config
 samples=/usr/share/doc/opencv-doc/examples/data
 ./build/app/s2v curate "$samples/Megamind.avi" "$samples/vtest.avi" --out "$S2V_DATA_DIR/scores.db" \
   --max_seconds 6 >/dev/null 2>&1 || true
+./scripts/make-sample-inputs.sh build/sample >/dev/null  # the portrait and speech of the generate shot
 for tab in generate curate; do
   xvfb-run -a -s "-screen 0 1280x800x24" bash -c "
-    '$app' --tab $tab --open-results '$S2V_DATA_DIR/scores.db' --geometry 1280x800 & pid=\$!
+    '$app' --tab $tab --open-results '$S2V_DATA_DIR/scores.db' --geometry 1280x800 \
+      build/sample/portrait.png build/sample/speech.wav & pid=\$!
     sleep 6
     import -window root docs/screenshot-$tab.png
     kill \$pid" 

@@ -312,6 +312,16 @@ std::vector<double> high_pass(const std::vector<double>& x, int half) {
 
 }  // namespace
 
+std::string sync_not_applicable(const ClipFrames& clip, const std::vector<FrameDetections>& dets) {
+  if (!clip.has_audio()) return "the clip has no audio";
+  int single = 0;
+  for (const auto& d : dets) single += d.faces.size() == 1;
+  if (dets.empty() || single * 2 < int(dets.size()))
+    return "no single visible face (one face in " + std::to_string(single) + " of " +
+           std::to_string(dets.size()) + " sampled frames)";
+  return {};
+}
+
 SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& dets) {
   const std::string method =
       "mouth-region motion energy vs audio RMS envelope, NCC over +-1 s (fallback for Light-ASD)";
@@ -321,12 +331,7 @@ SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& 
     out.av_offset_s = Metric::na(method, why);
     return out;
   };
-  if (!clip.has_audio()) return na("the clip has no audio");
-  int single = 0;
-  for (const auto& d : dets) single += d.faces.size() == 1;
-  if (dets.empty() || single * 2 < int(dets.size()))
-    return na("no single visible face (one face in " + std::to_string(single) + " of " +
-              std::to_string(dets.size()) + " sampled frames)");
+  if (const std::string why = sync_not_applicable(clip, dets); !why.empty()) return na(why);
 
   // The video stream: dense grey frames when given, else the sampled frames.
   const bool dense = !clip.sync_frames.empty() && clip.sync_fps > 0;

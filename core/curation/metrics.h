@@ -109,6 +109,9 @@ struct SyncMetrics {
   std::vector<double> ncc;    // NCC per lag, lags −L..L
   double lag_step_s = 0.0;
 };
+// Why sync cannot be judged (no audio; one face in fewer than half the sampled frames), or "" when
+// it can. The fallback and Light-ASD apply the same rule.
+std::string sync_not_applicable(const ClipFrames& clip, const std::vector<FrameDetections>& dets);
 // Mouth-region motion energy vs audio RMS envelope (fallback for Light-ASD). Uses
 // clip.sync_frames when present, else the sampled frames; dets are the sampled frames' detections.
 SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& dets);

@@ -212,12 +212,7 @@ curation::SyncMetrics LightAsdSync::score(const curation::ClipFrames& clip,
     return out;
   };
   // the same conditions as the fallback (curation::av_sync)
-  if (!clip.has_audio()) return na("the clip has no audio");
-  int single = 0;
-  for (const auto& d : dets) single += d.faces.size() == 1;
-  if (dets.empty() || single * 2 < int(dets.size()))
-    return na("no single visible face (one face in " + std::to_string(single) + " of " +
-              std::to_string(dets.size()) + " sampled frames)");
+  if (const std::string why = curation::sync_not_applicable(clip, dets); !why.empty()) return na(why);
 
   const auto frames = face_crops(clip, dets);
   if (!frames.defined() || frames.size(0) < 16) return na("too few video frames for sync");

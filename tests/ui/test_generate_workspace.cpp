@@ -35,6 +35,7 @@
 #include "ui/generate/preview_player.h"
 #include "ui/generate/waveform_view.h"
 #include "ui/jobs/job_queue_adapter.h"
+#include "ui/settings/app_settings.h"
 
 using namespace s2v;
 using namespace s2v::ui;
@@ -177,6 +178,22 @@ class TestGenerateWorkspace : public QObject {
       for (int x = 0; x < shot.width(); ++x)
         green += shot.pixelColor(x, y) == FrameView::faceColour();
     QVERIFY2(green > 40, qPrintable(QString("%1 face-coloured pixels").arg(green)));
+    // a pose model chosen in Settings is used when it loads; a broken file is named and the
+    // detectors still answer
+    const QString junk = dir_.path() + "/junk-vitpose.pth";
+    QFile j(junk);
+    QVERIFY(j.open(QIODevice::WriteOnly));
+    j.write("not a checkpoint");
+    j.close();
+    AppSettings settings = AppSettings::load();
+    settings.curationWeights["pose_weights"] = junk;
+    settings.save();
+    w.addFiles({face});
+    QTRY_VERIFY_WITH_TIMEOUT(findings->text().contains("could not be loaded"), 15000);
+    QVERIFY(findings->text().contains("junk-vitpose.pth"));
+    QVERIFY(findings->text().contains("1 face"));
+    settings.curationWeights.clear();
+    settings.save();
   }
 
   void draggingTrimHandlesSetsParamsAndClipCount() {

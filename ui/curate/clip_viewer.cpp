@@ -177,7 +177,8 @@ ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_uniq
   frame_ = new FrameView(this);
   auto* legend = new QLabel(
       tr("<span style='color:%1'>■ people</span> <span style='color:%2'>■ faces</span> "
-         "<span style='color:%3'>■ hands</span> <span style='color:%4'>■ text</span>")
+         "<span style='color:%3'>■ hands</span> <span style='color:%4'>■ text</span> "
+         "<span title='drawn when a pose model scored the clip'>╱ skeleton</span>")
           .arg(FrameView::peopleColour().name(), FrameView::faceColour().name(), FrameView::handColour().name(),
                FrameView::textColour().name()),
       this);

@@ -30,11 +30,14 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/curation/clip_frames.h"
+#include "core/curate_job/model_loading.h"
 #include "core/curation/portrait.h"
 #include "core/diagnostics/test_pattern.h"
 #include "core/generate/generate_job.h"
@@ -559,6 +562,23 @@ void GenerateWorkspace::apply(const ProbedInput& p) {
   emit inputsChanged();
 }
 
+namespace {
+
+// The ViTPose model of Settings → Curation networks, loaded once per weight file and shared by
+// the portrait checks; the lock also keeps two checks from running it at once. Throws s2v::Error
+// naming the file when it cannot be loaded.
+struct PortraitPose {
+  std::mutex mu;
+  std::string path;
+  std::shared_ptr<curation::PoseModel> model;
+};
+PortraitPose& portraitPose() {
+  static PortraitPose p;
+  return p;
+}
+
+}  // namespace
+
 void GenerateWorkspace::checkPortrait(const QString& path) {
   const quint64 request = ++portraitRequest_;
   portraitFindings_->setText(tr("Checking the portrait…"));
@@ -566,17 +586,37 @@ void GenerateWorkspace::checkPortrait(const QString& path) {
     QImage image;
     curation::PortraitCheck check;
     QString error;
+    QString poseError;  // the pose model could not be loaded: the check used the detectors
   };
+  const std::string poseWeights = AppSettings::load().curationWeights.value("pose_weights").toStdString();
   runOffGuiThread(
       this,
-      [path] {
+      [path, poseWeights] {
         Result r;
         try {
           const media::RgbFrame f = media::read_image(path.toStdString());  // what the pipeline reads
           cv::Mat rgb(f.height, f.width, CV_8UC3, const_cast<uint8_t*>(f.rgb.data()), f.stride());
           cv::Mat bgr;
           cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-          r.check = curation::check_portrait(bgr);
+          PortraitPose& pose = portraitPose();
+          std::lock_guard<std::mutex> lock(pose.mu);
+          curation::PortraitCheckOptions options;
+          if (!poseWeights.empty()) {
+            try {
+              if (pose.path != poseWeights) {
+                pose.model.reset();
+                pose.path.clear();
+                curation::CurateOptions loaded;
+                curation::load_curation_models({{"pose_weights", poseWeights}}, loaded);
+                pose.model = loaded.pose;
+                pose.path = poseWeights;
+              }
+              options.pose = pose.model.get();
+            } catch (const std::exception& e) {
+              r.poseError = QString::fromUtf8(e.what());
+            }
+          }
+          r.check = curation::check_portrait(bgr, options);
           cv::Mat shown = curation::resize_long_side(rgb);
           r.image = QImage(shown.data, shown.cols, shown.rows, static_cast<qsizetype>(shown.step),
                            QImage::Format_RGB888).copy();
@@ -603,12 +643,16 @@ void GenerateWorkspace::checkPortrait(const QString& path) {
         facts << tr("clarity %1").arg(*c.clarity.value, 0, 'f', 0);
         QString html = "<b>" + facts.join(" · ") + "</b><br>";
         if (c.warnings.empty()) {
-          html += tr("<span style='color:#2a8a2a'>Looks good for S2V.</span>");
+          html += tr("<span style='color:#2a8a2a'>Looks good for S2V.</span>") + "<br>";
         } else {
           for (const auto& w : c.warnings)
             html += "<span style='color:#c06000'>⚠ " + QString::fromStdString(w).toHtmlEscaped() + "</span><br>";
         }
         html += tr("<small>Detector: %1</small>").arg(QString::fromStdString(c.method).toHtmlEscaped());
+        if (!r.poseError.isEmpty())
+          html += "<br><small>" +
+                  tr("The pose model of Settings could not be loaded: %1").arg(r.poseError).toHtmlEscaped() +
+                  "</small>";
         portraitFindings_->setText(html);
       });
 }
