@@ -177,6 +177,23 @@ class TestCli : public QObject {
     auto [rc4, out4, err4] = run({"curate", "merge", a, b, "--out", all});
     QVERIFY2(rc4 == 0 && err4.contains("merged 2 rows"), qPrintable(err4));
     QCOMPARE(std::get<0>(run({"curate", clips, "--shard", "2/2"})), 2);
+    // A network's weights replace its fallback, and the report says so: the official-format tiny
+    // DOVER that make_dover_parity.py wrote (tests/data/parity).
+    const QString dover = QString(S2V_SOURCE_DIR) + "/tests/data/parity/dover_tiny.pth";
+    const QString net = dir.path() + "/net.db", netcsv = dir.path() + "/net.csv";
+    auto [rc5, out5, err5] = run({"curate", clips + "/bars.mp4", "--out", net, "--dover_weights", dover, "--jobs", "1"});
+    QVERIFY2(rc5 == 0, qPrintable(err5));
+    QCOMPARE(std::get<0>(run({"curate", "export", net, "--format", "csv", "--out", netcsv})), 0);
+    QFile nf(netcsv);
+    QVERIFY(nf.open(QIODevice::ReadOnly));
+    const QString netText = QString::fromUtf8(nf.readAll());
+    QVERIFY2(netText.contains("DOVER (technical+aesthetic fused, x100)"), qPrintable(netText));
+    QVERIFY2(netText.contains("DIS optical flow"), qPrintable(netText));  // motion keeps its fallback
+    // bad flags are refused before a job exists
+    auto [rc6, out6, err6] = run({"curate", clips, "--unimatch_weights", dir.path() + "/missing.pth"});
+    QVERIFY2(rc6 != 0 && err6.contains("does not exist") && err6.contains("missing.pth"), qPrintable(err6));
+    auto [rc7, out7, err7] = run({"curate", clips, "--jobs", "0"});
+    QVERIFY2(rc7 != 0 && err7.contains("--jobs"), qPrintable(err7));
   }
 
   void generateRendersWithTheDemoModelAndRejectsBadInputs() {

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "core/curation/preset.h"
+#include "core/pose_draw/draw.h"
 #include "ui/curate/clip_viewer.h"
 #include "ui/curate/curate_model.h"
 #include "ui/curate/curate_workspace.h"
@@ -255,6 +256,39 @@ class TestCurateWorkspace : public QObject {
     QCOMPARE(w->proxy()->rowCount(), static_cast<int>(w->model()->values("face_sharpness").size()));
     metric->setCurrentIndex(0);
     QCOMPARE(w->proxy()->rowCount(), 3);
+  }
+
+  void frameViewDrawsSkeletonsInDwposeColours() {
+    // A pose as a pose model would give it (working-resolution pixels): the right arm straight
+    // right of the neck, the nose above it; the left hand's thumb.
+    s2v::pose::Pose p;
+    p.body[s2v::pose::kNose] = {200, 100, 0.9f};
+    p.body[s2v::pose::kNeck] = {200, 160, 0.9f};
+    p.body[s2v::pose::kRShoulder] = {140, 160, 0.9f};
+    p.body[s2v::pose::kRElbow] = {80, 160, 0.9f};
+    for (int i = 0; i < 5; ++i) p.left_hand[size_t(i)] = {300.0f + 12 * i, 300, 0.9f};
+    s2v::curation::FrameOverlay o;
+    o.poses = {p};
+    FrameView view;
+    view.resize(576, 432);
+    QImage black(576, 432, QImage::Format_RGB888);
+    black.fill(Qt::black);
+    view.setFrame(black);
+    view.setOverlay(o, std::nan(""), QSizeF(576, 432));
+    const QImage img = view.grab().toImage().convertToFormat(QImage::Format_RGB32);
+    // the limb's colour of DWPose's table (limb 0 of limbSeq: neck-right shoulder), the hand edge's
+    // rainbow colour, both on the segment between their points
+    auto count = [&](const cv::Vec3b& c, QRect where) {
+      int n = 0;
+      for (int y = where.top(); y <= where.bottom(); ++y)
+        for (int x = where.left(); x <= where.right(); ++x)
+          n += img.pixel(x, y) == qRgb(c[0], c[1], c[2]);
+      return n;
+    };
+    QVERIFY(count(s2v::pose::kBodyColorsRgb[0], QRect(150, 150, 40, 20)) > 30);
+    QVERIFY(count(s2v::pose::hand_edge_color_rgb(0), QRect(302, 295, 8, 10)) > 3);
+    // nothing where no point is
+    QCOMPARE(count(s2v::pose::kBodyColorsRgb[0], QRect(400, 20, 100, 60)), 0);
   }
 
   void viewerPaintsOverlaysAndPlotsEverySampledFrame() {
