@@ -1,11 +1,13 @@
 // bench_curate [--seconds S] [--no-baseline] [clip ...]
 // Prints, per clip, the seconds spent and the real-time factor (RTF = seconds / clip duration;
 // below 1 is faster than real time) of decoding and of each metric, for
-//   ours:     decode once (grab every frame, retrieve the 4 fps samples and 288 px grey sync
-//             frames), ClipScorer with two workers sharing grey frames and detections;
+//   ours:     decode once with the curate job's decoder (decode_clip: the 4 fps samples, 288 px
+//             grey sync frames and the audio), ClipScorer with two workers sharing grey frames
+//             and detections;
 //   baseline: a straightforward single-threaded implementation: each metric decodes the clip
 //             again (every frame retrieved and resized) and runs alone, re-detecting faces when
 //             it needs them; OpenCV limited to one thread.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "core/curate_job/clip_decoder.h"
 #include "core/curation/curate.h"
 #include "core/curation/metrics.h"
 
@@ -51,42 +54,6 @@ std::vector<float> read_audio(const std::string& path, double max_s) {
     pclose(p);
   }
   return out;
-}
-
-// Decodes once: every frame is grabbed (decoded); samples and sync frames are retrieved.
-ClipFrames decode_once(const std::string& path, double max_s) {
-  ClipFrames c;
-  c.path = path;
-  cv::VideoCapture cap(path);
-  c.source_fps = cap.get(cv::CAP_PROP_FPS);
-  if (!(c.source_fps > 0)) c.source_fps = 25;
-  c.width = int(cap.get(cv::CAP_PROP_FRAME_WIDTH));
-  c.height = int(cap.get(cv::CAP_PROP_FRAME_HEIGHT));
-  c.audio = read_audio(path, max_s);
-  const bool sync = c.has_audio();
-  c.sync_fps = sync ? c.source_fps : 0;
-  double next_t = 0;
-  int i = 0;
-  cv::Mat f;
-  for (; cap.grab(); ++i) {
-    const double t = i / c.source_fps;
-    if (max_s > 0 && t >= max_s) break;
-    const bool sample = t + 1e-6 >= next_t;
-    if (!sample && !sync) continue;
-    cap.retrieve(f);
-    if (sync) {
-      cv::Mat g;
-      cv::cvtColor(resize_long_side(f, 288), g, cv::COLOR_BGR2GRAY);
-      c.sync_frames.push_back(g);
-    }
-    if (sample) {
-      c.frames.push_back(resize_long_side(f).clone());
-      c.timestamps.push_back(t);
-      next_t += 1.0 / c.fps;
-    }
-  }
-  c.duration_s = i / c.source_fps;
-  return c;
 }
 
 // The straightforward decode a single metric would do: read every frame, resize every frame,
@@ -214,7 +181,15 @@ int main(int argc, char** argv) {
   for (const auto& path : clips) {
     auto w0 = Clock::now();
     double c0 = cpu_s();
-    ClipFrames clip = decode_once(path, max_s);
+    DecodeOptions dopt;
+    dopt.max_seconds = max_s;
+    ClipFrames clip;
+    try {
+      clip = decode_clip(path, dopt);  // the curate job's decoder (core/media, FFmpeg)
+    } catch (const std::exception& e) {
+      std::printf("%s: cannot decode: %s\n", path.c_str(), e.what());
+      continue;
+    }
     const double decode_wall = since(w0), decode_cpu = cpu_s() - c0;
     if (clip.frames.empty()) {
       std::printf("%s: cannot decode\n", path.c_str());
@@ -225,7 +200,7 @@ int main(int argc, char** argv) {
     ClipScores s = scorer.score(clip);
     const double score_wall = since(w0), score_cpu = cpu_s() - c0;
     const double decode_s = decode_cpu, score_s = score_cpu;
-    const double dur = clip.duration_s;
+    const double dur = max_s > 0 ? std::min(clip.duration_s, max_s) : clip.duration_s;  // the scored span
     std::printf("\n%s: %.2f s, %zu sampled frames, %zu sync frames, audio %s\n", path.c_str(), dur,
                 clip.frames.size(), clip.sync_frames.size(), clip.has_audio() ? "yes" : "no");
     std::printf("  ours: CPU decode %.2f s + score %.2f s = %.2f s (CPU RTF %.3f; on 2 idle cores "

@@ -22,7 +22,9 @@ ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const st
   c.source_fps = info.fps > 0 ? info.fps : 25.0;
   c.duration_s = info.duration_s;
   c.fps = o.sample_fps;
-  c.sync_fps = o.sync_long_side > 0 ? c.source_fps : 0.0;
+  // Dense frames serve audio-visual sync only: a clip without audio needs none.
+  const bool dense = o.sync_long_side > 0 && info.has_audio;
+  c.sync_fps = dense ? c.source_fps : 0.0;
   c.native_stride = std::max(1, o.native_stride);
   // The native window: centred on the clip as far as its length is known from the container.
   int64_t native_begin = 0;
@@ -45,14 +47,14 @@ ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const st
     const int64_t into_window = index - native_begin;
     const bool native = native_span > 0 && into_window >= 0 && into_window < native_span &&
                         into_window % c.native_stride == 0;
-    if (!sample && !native && o.sync_long_side <= 0) continue;
+    if (!sample && !native && !dense) continue;
     cv::Mat rgb(f.height, f.width, CV_8UC3, f.rgb.data(), f.stride());
     if (native) {
       cv::Mat bgr;
       cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
       c.native_frames.push_back(bgr);
     }
-    if (o.sync_long_side > 0) {
+    if (dense) {
       cv::Mat g;
       cv::cvtColor(resize_long_side(rgb, o.sync_long_side), g, cv::COLOR_RGB2GRAY);
       c.sync_frames.push_back(g);

@@ -12,7 +12,7 @@ namespace s2v::curation {
 
 struct DecodeOptions {
   double sample_fps = kDefaultSampleFps;
-  int sync_long_side = 288;   // dense grey frames for sync; 0 = none
+  int sync_long_side = 288;   // dense grey frames for sync (clips with audio only); 0 = none
   double max_seconds = 0;     // 0 = whole clip
   // Source-resolution BGR frames for a network that wants them (ClarityModel::native_frames_wanted):
   // `native_frames` frames, every `native_stride`-th source frame, centred in the (trimmed) clip.

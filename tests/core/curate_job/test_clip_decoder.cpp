@@ -79,6 +79,16 @@ class TestClipDecoder : public QObject {
     QVERIFY(std::abs(frame_index(t.native_frames[0]) - 17) < 0.6);
   }
 
+  void clipWithoutAudioHasNoSyncFrames() {
+    const QString silent = dir_.filePath("silent.mkv");
+    QVERIFY(ffmpeg({"-i", clip_, "-an", "-c:v", "copy", silent}));
+    const ClipFrames c = decode_clip(silent.toStdString());
+    QVERIFY(!c.has_audio());
+    QVERIFY(c.sync_frames.empty());  // sync is n/a without audio: no dense frames are kept
+    QCOMPARE(c.sync_fps, 0.0);
+    QCOMPARE(c.frames.size(), size_t(16));
+  }
+
   void clipWithoutVideoIsAnError() {
     const QString wav = dir_.filePath("tone.wav");
     QVERIFY(ffmpeg({"-f", "lavfi", "-i", "sine=frequency=440:duration=1", wav}));
