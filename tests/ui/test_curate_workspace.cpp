@@ -57,6 +57,7 @@ class TestCurateWorkspace : public QObject {
   void initTestCase() {
     QVERIFY(dir_.isValid());
     qputenv("S2V_DATA_DIR", dir_.path().toUtf8());
+    qputenv("XDG_CONFIG_HOME", (dir_.path() + "/config").toUtf8());  // Settings of this run only
     QStandardPaths::setTestModeEnabled(true);
     for (const auto& n : sampleClipNames())
       if (!QFile::exists(QString(kOpenCvDocData) + "/" + n))

@@ -2,6 +2,8 @@
 // from the UI reaching the job dock, shortcuts and settings persistence.
 #include <QDropEvent>
 #include <QLabel>
+#include <QLineEdit>
+#include <QSpinBox>
 #include <QListView>
 #include <QMimeData>
 #include <QPlainTextEdit>
@@ -22,6 +24,8 @@
 #include "ui/jobs/job_list_model.h"
 #include "ui/main_window.h"
 #include "ui/settings/app_settings.h"
+#include "ui/settings/settings_dialog.h"
+#include "core/curate_job/model_loading.h"
 
 using namespace s2v::ui;
 
@@ -191,6 +195,30 @@ class TestMainWindow : public QObject {
     QCOMPARE(back.modelFolder, QString("/models/Wan2.2-S2V-14B"));
     QCOMPARE(back.dtype, QString("bfloat16"));
     QCOMPARE(back.device, QString("cpu"));
+  }
+
+  void settingsDialogEditsTheCurationNetworks() {
+    // one line edit per network of the shared table, filled from the settings; the edits and the
+    // thread count come back, and a cleared field means "use the fallback"
+    AppSettings s;
+    s.curationWeights["dover_weights"] = "/weights/DOVER.pth";
+    s.curationWeights["pose_weights"] = "/weights/vitpose.pth";
+    SettingsDialog dialog(s);
+    for (const auto& n : s2v::curation::curation_networks())
+      QVERIFY2(dialog.findChild<QLineEdit*>(QString::fromStdString(n.param)), n.param.c_str());
+    QCOMPARE(dialog.findChild<QLineEdit*>("dover_weights")->text(), QString("/weights/DOVER.pth"));
+    dialog.findChild<QLineEdit*>("light_asd_weights")->setText("  /weights/pretrain_AVA_CVPR.model ");
+    dialog.findChild<QLineEdit*>("pose_weights")->clear();
+    dialog.findChild<QSpinBox*>("curationJobs")->setValue(3);
+    const AppSettings edited = dialog.settings();
+    QCOMPARE(edited.curationWeights.value("dover_weights"), QString("/weights/DOVER.pth"));
+    QCOMPARE(edited.curationWeights.value("light_asd_weights"), QString("/weights/pretrain_AVA_CVPR.model"));
+    QVERIFY(!edited.curationWeights.contains("pose_weights"));
+    QCOMPARE(edited.curationJobs, 3);
+    edited.save();
+    QCOMPARE(AppSettings::load().curationWeights, edited.curationWeights);
+    AppSettings().save();  // back to no networks
+    QVERIFY(AppSettings::load().curationWeights.isEmpty());
   }
 };
 
