@@ -16,6 +16,7 @@
 #include "models/t5/checkpoint_source.h"
 #include "models/t5/umt5.h"
 #include "models/wan/dit_config.h"
+#include "models/wan/dit_cost.h"
 #include "models/wan/vae.h"
 #include "models/wav2vec2/wav2vec2.h"
 #include "models/weights/checkpoint.h"
@@ -277,17 +278,24 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
     dit = read_model_configs(locate_model_files(model.root)).dit;
   } catch (const std::exception&) {
   }
-  // tokens: noisy frames + reference + FramePack motion (1 full-res frame, 1 at 1/4, 4 at 1/16)
-  const int64_t per_frame = (height / 16) * (width / 16);
-  const int64_t lat_frames = (params.infer_frames + 3 + kMotionFrames) / 4 - (kMotionFrames + 3) / 4;
-  e.tokens = per_frame * (lat_frames + 1) + per_frame + per_frame / 4 + per_frame / 4;
-  const double L = static_cast<double>(e.tokens), C = static_cast<double>(dit.dim);
-  // one block's live tensors: x, q, k, v, attention out, the FFN hidden (ffn_dim), float32 residual
-  const double act = L * (6.0 * C * b + static_cast<double>(dit.ffn_dim) * b + 2.0 * C * 4.0);
-  // the plain attention (CPU builds) materialises [heads, L, L] float32 scores; SDPA does not
-  const bool fused = params.device != "cpu" && params.device != "auto";
-  const double scores = fused ? 0.0 : static_cast<double>(dit.num_heads) * L * L * 4.0;
-  e.dit_activations = static_cast<uint64_t>(act + scores);
+  wan::DiTCostInputs ci;
+  ci.height = height;
+  ci.width = width;
+  ci.infer_frames = params.infer_frames;
+  ci.motion_frames = kMotionFrames;
+  ci.dim = dit.dim;
+  ci.ffn_dim = dit.ffn_dim;
+  ci.num_heads = dit.num_heads;
+  ci.num_layers = dit.num_layers;
+  ci.parameters = static_cast<int64_t>(params_of("DiT"));
+  ci.cfg = params.sample_guide_scale > 1.0;
+  ci.bytes_per_value = b;
+  // the plain attention (CPU builds) materialises the scores; SDPA on a GPU does not
+  ci.fused_attention = params.device != "cpu" && params.device != "auto";
+  const auto cost = wan::dit_cost(ci);
+  const int64_t lat_frames = cost.latent_frames;
+  e.tokens = cost.tokens;
+  e.dit_activations = static_cast<uint64_t>(cost.activation_bytes);
   // VAE decode streams one latent frame (4 video frames) at a time; the widest full-resolution
   // stage has dim (96 for the real VAE) channels, with a few live copies plus the output clip
   const double px = static_cast<double>(height) * width;
@@ -302,11 +310,7 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
   const uint64_t per_block = dit.num_layers > 0 ? e.dit_weights / static_cast<uint64_t>(dit.num_layers) : 0;
   e.peak_offload_blocks = std::max<uint64_t>({2 * per_block + e.dit_activations, e.vae_weights + e.vae_activations,
                                               e.t5_weights});
-  // 2 FLOPs per weight per token (linear layers) + attention (QK^T and PV: 4 L^2 C per layer),
-  // both CFG branches when guidance is on
-  const double branches = params.sample_guide_scale > 1.0 ? 2.0 : 1.0;
-  e.tflops_per_step = branches * (2.0 * static_cast<double>(params_of("DiT")) * L +
-                                  4.0 * L * L * C * static_cast<double>(dit.num_layers)) / 1e12;
+  e.tflops_per_step = cost.flop_per_step / 1e12;
   return e;
 }
 

@@ -1,6 +1,8 @@
 // The stages of WanS2V.generate (wan/speech2video.py) on LibTorch models; see pipeline.h.
 #include "core/generate/pipeline.h"
 
+#include <mutex>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -61,6 +63,7 @@ Placement resolve_placement(const GenerateParams& p) {
   // offloading moves weights between the device and host memory: nothing to do on the CPU
   w.offload_model = p.offload_model && !on_cpu;
   w.offload_blocks = p.offload_blocks && !on_cpu;
+  w.device_noise = w.device.is_cuda();
   return w;
 }
 
@@ -230,7 +233,12 @@ std::vector<torch::Tensor> S2VPipeline::pose_latents(const std::string& pose_vid
 void S2VPipeline::load_dit() {
   if (m_->dit) return;
   torch::NoGradGuard no_grad;
-  m_->dit = wan::WanModelS2V(configs_.dit, where_.dtype);
+  {
+    // every parameter is loaded next (load_module refuses a checkpoint that lacks one): skip the
+    // random init, minutes of serial CPU draws for the 14B model
+    wan::SkipInitGuard skip_init;
+    m_->dit = wan::WanModelS2V(configs_.dit, where_.dtype);
+  }
   {
     auto src = weights::open_checkpoint(files_.dit);
     weights::load_module(*m_->dit, *src, "the S2V DiT");
@@ -257,10 +265,25 @@ torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& stat
   const int64_t lat_motion = (kMotionFrames + 3) / 4;
   const int64_t lat_target = (req.infer_frames + 3 + kMotionFrames) / 4 - lat_motion;
   const int64_t h = ref_latents_.size(3), w = ref_latents_.size(4);
-  // noise from a CPU generator seeded with seed + r, so a clip's noise is the same on any device
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(req.seed));
-  auto latents = torch::randn({1, 16, lat_target, h, w}, gen, torch::TensorOptions().dtype(torch::kFloat32))
-                     .to(where_.device);
+  torch::Tensor latents;
+  if (where_.device_noise) {
+    // as speech2video.py on a GPU: torch.randn(16, T, h, w, dtype=param_dtype, device=cuda,
+    // generator=torch.Generator(cuda).manual_seed(seed + r)), the numbers the official code draws on
+    // the same GPU (a generator's fresh state: the seed and Philox offset 0)
+    auto gen = at::globalContext().defaultGenerator(where_.device);
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_current_seed(static_cast<uint64_t>(req.seed));
+    }
+    latents = torch::randn({16, lat_target, h, w}, gen, torch::TensorOptions().dtype(where_.dtype).device(where_.device))
+                  .to(torch::kFloat32)
+                  .unsqueeze(0);
+  } else {
+    // noise from a CPU generator seeded with seed + r, so a clip's noise is the same on any device
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(req.seed));
+    latents = torch::randn({1, 16, lat_target, h, w}, gen, torch::TensorOptions().dtype(torch::kFloat32))
+                  .to(where_.device);
+  }
 
   auto scheduler = sampling::make_scheduler(sampling::parse_solver(req.solver));
   scheduler->set_timesteps(req.steps, req.shift);

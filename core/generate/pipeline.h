@@ -26,6 +26,10 @@ struct Placement {
   torch::ScalarType dtype = torch::kFloat32;  // DiT and umT5 weights (VAE and wav2vec2: float32)
   bool offload_model = false;  // encoders and VAE leave the device while the DiT runs
   bool offload_blocks = false;  // DiT blocks streamed from host memory
+  // Initial noise drawn on the device in `dtype` from its generator seeded with the clip's seed, as
+  // the official GPU path does (resolve_placement: on CUDA); otherwise from a CPU generator in
+  // float32, the same numbers on any device (and the CPU parity of the pipeline tests).
+  bool device_noise = false;
 };
 Placement resolve_placement(const GenerateParams& params);
 

@@ -6,6 +6,11 @@
 #include <torch/version.h>
 
 #include "models/base/error.h"
+#include "s2v_torch_features.h"
+
+#if S2V_TORCH_SDP_BACKENDS
+#include <ATen/Context.h>
+#endif
 
 namespace s2v::wan {
 
@@ -15,6 +20,60 @@ bool sdpa_available() {
 #else
   return false;
 #endif
+}
+
+bool sdpa_kernel_selectable(SdpaKernel kernel) {
+  if (kernel == SdpaKernel::Any) return sdpa_available();
+  if (kernel == SdpaKernel::CuDNN) return S2V_TORCH_SDP_BACKENDS && S2V_TORCH_SDP_CUDNN;
+  return S2V_TORCH_SDP_BACKENDS;
+}
+
+const char* to_string(SdpaKernel kernel) {
+  switch (kernel) {
+    case SdpaKernel::Any: return "any";
+    case SdpaKernel::Flash: return "flash";
+    case SdpaKernel::MemEfficient: return "efficient";
+    case SdpaKernel::Math: return "math";
+    case SdpaKernel::CuDNN: return "cudnn";
+  }
+  return "?";
+}
+
+SdpaKernel parse_sdpa_kernel(const std::string& name) {
+  for (auto k : {SdpaKernel::Any, SdpaKernel::Flash, SdpaKernel::MemEfficient, SdpaKernel::Math, SdpaKernel::CuDNN})
+    if (name == to_string(k)) return k;
+  throw Error("unknown SDPA kernel '" + name + "' (any, flash, efficient, math, cudnn)", ErrorKind::InvalidArgument,
+              name);
+}
+
+namespace {
+
+struct LinearInit {
+  torch::Device device;
+  torch::ScalarType dtype;
+};
+thread_local const LinearInit* skip_init = nullptr;
+
+}  // namespace
+
+SkipInitGuard::SkipInitGuard(torch::Device device, torch::ScalarType dtype) : previous_(skip_init) {
+  skip_init = new LinearInit{device, dtype};
+}
+
+SkipInitGuard::~SkipInitGuard() {
+  delete skip_init;
+  skip_init = static_cast<const LinearInit*>(previous_);
+}
+
+torch::nn::Linear make_linear(int64_t in, int64_t out) {
+  if (!skip_init) return torch::nn::Linear(in, out);
+  // a 1x1 layer (its init is nothing), then the real shapes without init
+  torch::nn::Linear l(1, 1);
+  const auto opts = torch::TensorOptions().device(skip_init->device).dtype(skip_init->dtype);
+  l->weight.set_data(torch::empty({out, in}, opts));
+  l->bias.set_data(torch::empty({out}, opts));
+  l->options = torch::nn::LinearOptions(in, out);
+  return l;
 }
 
 const char* to_string(AttentionBackend backend) {
@@ -51,6 +110,40 @@ torch::Tensor math_attention(const torch::Tensor& q, const torch::Tensor& k, con
   return out;
 }
 
+#if S2V_TORCH_SDP_BACKENDS
+// Allows one SDPA kernel for its lifetime, then restores the global switches.
+class SdpaKernelScope {
+ public:
+  explicit SdpaKernelScope(SdpaKernel kernel) : active_(kernel != SdpaKernel::Any) {
+    if (!active_) return;
+    auto& c = at::globalContext();
+    flash_ = c.userEnabledFlashSDP();
+    efficient_ = c.userEnabledMemEfficientSDP();
+    math_ = c.userEnabledMathSDP();
+    c.setSDPUseFlash(kernel == SdpaKernel::Flash);
+    c.setSDPUseMemEfficient(kernel == SdpaKernel::MemEfficient);
+    c.setSDPUseMath(kernel == SdpaKernel::Math);
+#if S2V_TORCH_SDP_CUDNN
+    cudnn_ = c.userEnabledCuDNNSDP();
+    c.setSDPUseCuDNN(kernel == SdpaKernel::CuDNN);
+#endif
+  }
+  ~SdpaKernelScope() {
+    if (!active_) return;
+    auto& c = at::globalContext();
+    c.setSDPUseFlash(flash_);
+    c.setSDPUseMemEfficient(efficient_);
+    c.setSDPUseMath(math_);
+#if S2V_TORCH_SDP_CUDNN
+    c.setSDPUseCuDNN(cudnn_);
+#endif
+  }
+
+ private:
+  bool active_, flash_ = true, efficient_ = true, math_ = true, cudnn_ = true;
+};
+#endif
+
 }  // namespace
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -64,6 +157,13 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   torch::Tensor out;
   if (backend == AttentionBackend::Sdpa) {
 #if TORCH_VERSION_MAJOR >= 2
+    if (!sdpa_kernel_selectable(options.sdpa_kernel))
+      throw Error(std::string("this LibTorch cannot restrict scaled_dot_product_attention to the ") +
+                      to_string(options.sdpa_kernel) + " kernel",
+                  ErrorKind::Unsupported);
+#if S2V_TORCH_SDP_BACKENDS
+    SdpaKernelScope scope(options.sdpa_kernel);
+#endif
     out = at::scaled_dot_product_attention(qt, kt, vt);
 #else
     throw Error("scaled_dot_product_attention needs LibTorch 2 or newer; this build has " +
@@ -104,10 +204,10 @@ torch::Tensor wan_layer_norm(const torch::Tensor& x, double eps, const torch::Te
 
 WanAttentionImpl::WanAttentionImpl(int64_t dim_, int64_t num_heads_, bool qk_norm, double eps)
     : dim(dim_), num_heads(num_heads_), head_dim(dim_ / num_heads_) {
-  q = register_module("q", torch::nn::Linear(dim, dim));
-  k = register_module("k", torch::nn::Linear(dim, dim));
-  v = register_module("v", torch::nn::Linear(dim, dim));
-  o = register_module("o", torch::nn::Linear(dim, dim));
+  q = register_module("q", make_linear(dim, dim));
+  k = register_module("k", make_linear(dim, dim));
+  v = register_module("v", make_linear(dim, dim));
+  o = register_module("o", make_linear(dim, dim));
   if (qk_norm) {
     norm_q = register_module("norm_q", WanRMSNorm(dim, eps));
     norm_k = register_module("norm_k", WanRMSNorm(dim, eps));

@@ -7,6 +7,7 @@
 // (q, k, v, o, norm_q, norm_k).
 
 #include <cstdint>
+#include <string>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -23,15 +24,46 @@ enum class AttentionBackend {
   Sdpa,  // at::scaled_dot_product_attention (LibTorch >= 2 only; throws otherwise)
 };
 
+// Which of scaled_dot_product_attention's kernels it may choose (LibTorch >= 2 with the
+// at::globalContext().setSDPUse* switches; see sdpa_kernel_selectable()). Any leaves PyTorch's
+// own choice (flash for bf16/fp16 on recent GPUs); the others allow that kernel alone for the call
+// and restore the switches afterwards, so an input the kernel cannot take fails loudly instead of
+// falling back silently.
+enum class SdpaKernel { Any, Flash, MemEfficient, Math, CuDNN };
+
 struct AttentionOptions {
   AttentionBackend backend = AttentionBackend::Auto;
+  SdpaKernel sdpa_kernel = SdpaKernel::Any;
   // Math backend: upper bound of one chunk of attention scores, in bytes.
   int64_t max_score_bytes = int64_t(1) << 30;
 };
 
 // True when this build can run AttentionBackend::Sdpa.
 bool sdpa_available();
+// True when this build can restrict SDPA to one kernel (SdpaKernel other than Any; CuDNN needs 2.4+).
+bool sdpa_kernel_selectable(SdpaKernel kernel);
 const char* to_string(AttentionBackend backend);
+const char* to_string(SdpaKernel kernel);
+// "any" | "flash" | "efficient" | "math" | "cudnn"; throws s2v::Error for anything else.
+SdpaKernel parse_sdpa_kernel(const std::string& name);
+
+// While one is alive (on this thread), make_linear() leaves weights uninitialised instead of drawing
+// LibTorch's random init, and allocates them on `device` in `dtype`. Building a 14B model whose
+// weights are loaded or filled next then costs no 16e9 serial CPU random draws (minutes), and a
+// GPU benchmark can build its blocks on the GPU directly.
+class SkipInitGuard {
+ public:
+  explicit SkipInitGuard(torch::Device device = torch::kCPU, torch::ScalarType dtype = torch::kFloat32);
+  ~SkipInitGuard();
+  SkipInitGuard(const SkipInitGuard&) = delete;
+  SkipInitGuard& operator=(const SkipInitGuard&) = delete;
+
+ private:
+  const void* previous_;
+};
+
+// nn.Linear(in, out) with bias: LibTorch's init, or uninitialised under a SkipInitGuard.
+torch::nn::Linear make_linear(int64_t in, int64_t out);
 
 // q: [B, Lq, N, D], k/v: [B, Lk, N, D] (same dtype) -> [B, Lq, N*D]. Full (unmasked) attention with
 // scale 1/sqrt(D); softmax is computed in float32 for half-precision inputs.

@@ -8,7 +8,7 @@
 namespace s2v::wan {
 
 AdaLayerNormImpl::AdaLayerNormImpl(int64_t embedding_dim, int64_t output_dim) {
-  linear = register_module("linear", torch::nn::Linear(embedding_dim, output_dim));
+  linear = register_module("linear", make_linear(embedding_dim, output_dim));
 }
 
 torch::Tensor AdaLayerNormImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
@@ -34,7 +34,7 @@ AudioInjectorImpl::AudioInjectorImpl(int64_t dim, int64_t num_heads, int64_t num
       injector_adain_output_layers =
           register_module("injector_adain_output_layers", torch::nn::ModuleList());
       for (int64_t i = 0; i < map.count; ++i)
-        injector_adain_output_layers->push_back(torch::nn::Linear(dim, dim));
+        injector_adain_output_layers->push_back(make_linear(dim, dim));
     }
   }
 }

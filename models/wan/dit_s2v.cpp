@@ -62,7 +62,7 @@ torch::Tensor linear_f32(const torch::nn::Linear& l, const torch::Tensor& x) {
 // ---------------------------------------------------------------------------------------------
 
 IndexedLinearsImpl::IndexedLinearsImpl(const std::vector<Spec>& specs) {
-  for (const auto& s : specs) layers.push_back(register_module(s.index, torch::nn::Linear(s.in, s.out)));
+  for (const auto& s : specs) layers.push_back(register_module(s.index, make_linear(s.in, s.out)));
 }
 
 torch::Tensor IndexedLinearsImpl::run(size_t i, const torch::Tensor& x) const {
@@ -266,13 +266,17 @@ torch::Tensor WanModelS2VImpl::forward(const DiTInputs& in, DiTTrace* trace) {
   if (trace) trace->rope = factors;
   const auto rope = rope_table(factors, options.rope_dtype, dev);
 
-  // trainable_cond_mask: 0 noisy, 1 reference, 2 motion
+  // trainable_cond_mask: 0 noisy, 1 reference, 2 motion; as `x + mask.to(x.dtype)`, where x is
+  // in the embeddings' dtype (bf16 under the official autocast with bf16 weights)
   {
     const auto& w = trainable_cond_mask->weight;
     const int64_t bounds[4] = {0, L, L + Lr, L + Lr + Lm};
-    for (int64_t i = 0; i < 3; ++i)
-      if (bounds[i + 1] > bounds[i])
-        x.narrow(1, bounds[i], bounds[i + 1] - bounds[i]).add_(w[i].to(torch::kFloat32));
+    for (int64_t i = 0; i < 3; ++i) {
+      if (bounds[i + 1] <= bounds[i]) continue;
+      auto seg = x.narrow(1, bounds[i], bounds[i + 1] - bounds[i]);
+      if (w.scalar_type() == torch::kFloat32) seg.add_(w[i]);
+      else seg.copy_(seg.to(w.scalar_type()) + w[i]);
+    }
   }
 
   // --- time embeddings (float32); with zero_timestep the tokens after the noisy ones use t = 0 ---
