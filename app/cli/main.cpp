@@ -181,7 +181,7 @@ int cmd_jobs(const std::vector<std::string>& argv) {
 
 int cmd_inspect(const std::vector<std::string>& argv) {
   Args a("inspect", "Summarise a checkpoint: tensors, dtypes, parameters, memory at each dtype.\n"
-                    "Accepts .safetensors, sharded folders (*.index.json) and .pth files.",
+                    "Accepts .safetensors, sharded folders (*.index.json), .pth and .gguf files.",
          {}, "FILE|DIR");
   a.parse(argv);
   if (a.help_requested()) { std::cout << a.help(); return kOk; }
@@ -191,14 +191,23 @@ int cmd_inspect(const std::vector<std::string>& argv) {
 }
 
 int cmd_convert(const std::vector<std::string>& argv) {
-  Args a("convert", "Convert a PyTorch .pth checkpoint to safetensors (restricted reader: tensors and\n"
-                    "dicts only, no pickled code is ever run). The output is written atomically.",
-         {}, "IN.pth OUT.safetensors");
+  Args a("convert", "Convert a PyTorch .pth checkpoint (restricted reader: tensors and dicts only, no\n"
+                    "pickled code is ever run) or a GGUF file (dequantised) to safetensors. The output\n"
+                    "is written atomically.",
+         {{"dtype", "float32|bfloat16|float16",
+           "floating-point dtype of the output (default: as stored; GGUF: float32)", ""}},
+         "IN.pth|IN.gguf OUT.safetensors");
   a.parse(argv);
   if (a.help_requested()) { std::cout << a.help(); return kOk; }
   if (a.positionals().size() != 2)
-    throw Error("s2v convert needs IN.pth and OUT.safetensors", ErrorKind::InvalidArgument);
-  weights::convert_to_safetensors(a.positionals()[0], a.positionals()[1]);
+    throw Error("s2v convert needs IN (.pth or .gguf) and OUT.safetensors", ErrorKind::InvalidArgument);
+  const std::map<std::string, std::string> dtypes = {{"", ""}, {"float32", "F32"}, {"bfloat16", "BF16"},
+                                                     {"float16", "F16"}};
+  const auto dtype = dtypes.find(a.get("dtype"));
+  if (dtype == dtypes.end())
+    throw Error("--dtype must be float32, bfloat16 or float16, not '" + a.get("dtype") + "'",
+                ErrorKind::InvalidArgument);
+  weights::convert_to_safetensors(a.positionals()[0], a.positionals()[1], {}, dtype->second);
   std::fprintf(stderr, "wrote %s\n", a.positionals()[1].c_str());
   return kOk;
 }
@@ -423,7 +432,7 @@ std::map<std::string, Command> commands() {
       {"make-demo-model", {"write the tiny random-weight demo model folder", cmd_make_demo_model}},
       {"curate", {"score video clips for dataset curation (also: curate export, curate merge)", cmd_curate}},
       {"inspect", {"summarise a checkpoint file or folder", cmd_inspect}},
-      {"convert", {"convert a .pth checkpoint to safetensors", cmd_convert}},
+      {"convert", {"convert a .pth or GGUF checkpoint to safetensors", cmd_convert}},
       {"jobs", {"list, resume or cancel jobs", cmd_jobs}},
       {"test-pattern", {"Test pattern: a diagnostic job that encodes colour bars (not generation)",
                         cmd_test_pattern}},

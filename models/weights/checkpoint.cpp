@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "models/base/error.h"
+#include "models/weights/gguf.h"
 #include "models/weights/pth.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/validate.h"
@@ -149,6 +150,33 @@ class PthSource : public TensorSource {
   PthFile file_;
 };
 
+class GgufSource : public TensorSource {
+ public:
+  explicit GgufSource(GgufFile file) : file_(std::move(file)) {
+    for (auto& [k, v] : file_.kv()) metadata_[k] = v.type == GgufValueType::String ? v.str() : v.display();
+  }
+  std::string describe() const override { return quoted(file_.path()); }
+  std::vector<std::string> names() const override { return file_.names(); }
+  bool contains(const std::string& name) const override { return file_.contains(name); }
+  TensorMeta meta(const std::string& name) const override {
+    const auto& info = file_.info(name);
+    return {ggml_type_info(info.type).name, info.shape};
+  }
+  torch::Tensor tensor(const std::string& name) const override { return file_.tensor(name); }
+  torch::Tensor tensor_as(const std::string& name, torch::ScalarType dtype) const override {
+    return file_.tensor_as(name, dtype);
+  }
+  std::optional<PackedTensor> packed(const std::string& name) const override {
+    if (!is_block_quantized(file_.info(name).type)) return std::nullopt;
+    return file_.packed(name);
+  }
+  std::map<std::string, std::string> metadata() const override { return metadata_; }
+
+ private:
+  GgufFile file_;
+  std::map<std::string, std::string> metadata_;
+};
+
 bool is_pth_extension(const std::string& ext) {
   return ext == ".pth" || ext == ".pt" || ext == ".bin" || ext == ".ckpt";
 }
@@ -185,22 +213,28 @@ std::shared_ptr<TensorSource> open_pth_source(const std::filesystem::path& path)
   return std::make_shared<PthSource>(PthFile::open(path));
 }
 
+std::shared_ptr<TensorSource> open_gguf_source(const std::filesystem::path& path) {
+  return std::make_shared<GgufSource>(GgufFile::open(path));
+}
+
 std::shared_ptr<TensorSource> open_checkpoint(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    std::vector<std::filesystem::path> indexes, singles;
+    std::vector<std::filesystem::path> indexes, singles, ggufs;
     for (auto& e : std::filesystem::directory_iterator(path, ec)) {
       const auto name = e.path().filename().string();
       if (ends_with(name, ".index.json")) indexes.push_back(e.path());
       else if (ends_with(name, ".safetensors")) singles.push_back(e.path());
+      else if (ends_with(name, ".gguf")) ggufs.push_back(e.path());
     }
     std::sort(indexes.begin(), indexes.end());
     std::sort(singles.begin(), singles.end());
-    const auto& pick = !indexes.empty() ? indexes : singles;
+    std::sort(ggufs.begin(), ggufs.end());
+    const auto& pick = !indexes.empty() ? indexes : !singles.empty() ? singles : ggufs;
     if (pick.size() == 1) return open_checkpoint(pick.front());
     if (pick.empty())
       throw Error("no checkpoint in folder " + quoted(path) +
-                      ": it has neither a *.safetensors.index.json nor a *.safetensors file",
+                      ": it has neither a *.safetensors.index.json nor a *.safetensors or *.gguf file",
                   ErrorKind::NotFound, path.string());
     std::string list;
     for (auto& p : pick) list += (list.empty() ? "" : ", ") + p.filename().string();
@@ -211,8 +245,10 @@ std::shared_ptr<TensorSource> open_checkpoint(const std::filesystem::path& path)
   const auto name = path.filename().string();
   if (ends_with(name, ".index.json")) return open_sharded_source(path);
   if (ends_with(name, ".safetensors")) return open_safetensors_source(path);
+  if (ends_with(name, ".gguf")) return open_gguf_source(path);
   if (!std::filesystem::exists(path, ec))
     throw Error("cannot open " + quoted(path) + ": no such file", ErrorKind::NotFound, path.string());
+  if (has_gguf_magic(path)) return open_gguf_source(path);
   if (is_pth_extension(path.extension().string()) || has_zip_signature(path)) return open_pth_source(path);
   return open_safetensors_source(path);
 }
@@ -220,6 +256,10 @@ std::shared_ptr<TensorSource> open_checkpoint(const std::filesystem::path& path)
 torch::Tensor load_as(const TensorSource& source, const std::string& name, torch::ScalarType dtype,
                       torch::Device device) {
   if (device.is_cpu()) return source.tensor_as(name, dtype);
+  if (auto p = source.packed(name); p && c10::isFloatingType(dtype)) {
+    p->data = p->data.to(device);  // the packed bytes cross the bus; the device dequantises
+    return dequantize(*p, dtype);
+  }
   const auto meta = source.meta(name);
   if (is_fp8(meta.dtype)) return source.tensor_as(name, dtype).to(device);
   // Upload the stored bytes, convert on the device: one host read, no float32 staging copy.
@@ -231,7 +271,9 @@ void load_module(torch::nn::Module& module, const TensorSource& source,
   require_valid(expected_from_module(module), source, model_name, ShapeCheck::Exact, allow_unexpected);
   torch::NoGradGuard no_grad;
   auto fill = [&](const std::string& name, torch::Tensor& target) {
-    target.copy_(load_as(source, name, target.scalar_type(), target.device()));
+    auto t = load_as(source, name, target.scalar_type(), target.device());
+    // validate() let through stored shapes that differ only in size-1 dims (GGUF writers drop them).
+    target.copy_(t.sizes() == target.sizes() ? t : t.reshape(target.sizes()));
   };
   for (auto& p : module.named_parameters(/*recurse=*/true)) fill(p.key(), p.value());
   for (auto& b : module.named_buffers(/*recurse=*/true)) fill(b.key(), b.value());

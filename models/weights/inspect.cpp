@@ -11,6 +11,8 @@
 
 #include "models/base/error.h"
 #include "models/weights/checkpoint.h"
+#include "models/weights/ggml_quant.h"
+#include "models/weights/gguf.h"
 #include "models/weights/pth.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/validate.h"
@@ -41,47 +43,70 @@ std::string params_short(uint64_t n) {
   return buf;
 }
 
+bool is_gguf(const std::filesystem::path& p) {
+  return ends_with(p.filename().string(), ".gguf") || has_gguf_magic(p);
+}
+
 std::string kind_of(const std::filesystem::path& p) {
   const auto name = p.filename().string();
   if (ends_with(name, ".index.json")) return "sharded safetensors";
   if (ends_with(name, ".safetensors")) return "safetensors";
+  if (is_gguf(p)) return "GGUF";
   return "PyTorch zip (.pth)";
+}
+
+// Bytes the stored tensor takes: element size, or whole blocks for GGUF Q* types; 0 if unknown.
+uint64_t stored_bytes(uint64_t numel, const std::string& dtype) {
+  return dtype_size(dtype) != 0 || ggml_type_from_name(dtype) ? memory_bytes(numel, dtype) : 0;
 }
 
 std::string summarize(const std::filesystem::path& path) {
   auto src = open_checkpoint(path);
-  std::map<std::string, std::pair<size_t, uint64_t>> by_dtype, by_group;  // count, params
+  struct Tally {
+    size_t count = 0;
+    uint64_t params = 0, bytes = 0;
+  };
+  std::map<std::string, Tally> by_dtype, by_group;
   uint64_t params = 0, stored = 0;
   const auto names = src->names();
   for (auto& n : names) {
     const auto m = src->meta(n);
-    const uint64_t k = m.numel();
+    const uint64_t k = m.numel(), b = stored_bytes(k, m.dtype);
     params += k;
-    stored += k * dtype_size(m.dtype);
-    auto& d = by_dtype[m.dtype];
-    ++d.first;
-    d.second += k;
-    auto& g = by_group[n.substr(0, n.find('.'))];
-    ++g.first;
-    g.second += k;
+    stored += b;
+    for (Tally* t : {&by_dtype[m.dtype], &by_group[n.substr(0, n.find('.'))]}) {
+      ++t->count;
+      t->params += k;
+      t->bytes += b;
+    }
   }
   std::ostringstream o;
-  o << path.filename().string() << " (" << kind_of(path) << ")\n";
+  std::string kind = kind_of(path);
+  std::string architecture;
+  if (kind == "GGUF") {
+    const auto g = GgufFile::open(path);
+    kind += " v" + std::to_string(g.version());
+    architecture = g.architecture();
+  }
+  o << path.filename().string() << " (" << kind << ")\n";
+  if (!architecture.empty()) o << "  architecture: " << architecture << "\n";
   o << "  tensors: " << names.size() << ", parameters: " << with_commas(params) << " (" << params_short(params)
     << "), stored: " << human_bytes(stored) << "\n";
+  // One line per stored type: how many tensors, their parameters and the bytes they take.
   o << "  dtypes:";
-  for (auto& [d, c] : by_dtype) o << " " << d << " " << c.first << " tensors (" << params_short(c.second) << ")";
+  for (auto& [d, t] : by_dtype)
+    o << "\n    " << d << " " << t.count << " tensors (" << params_short(t.params) << "), " << human_bytes(t.bytes);
   o << "\n  memory: f32 " << human_bytes(memory_bytes(params, "F32")) << ", bf16 "
     << human_bytes(memory_bytes(params, "BF16")) << ", fp8 " << human_bytes(memory_bytes(params, "F8_E4M3")) << "\n";
   o << "  groups:";
-  for (auto& [g, c] : by_group) o << " " << g << " " << c.first << " (" << params_short(c.second) << ")";
+  for (auto& [g, t] : by_group) o << " " << g << " " << t.count << " (" << params_short(t.params) << ")";
   o << "\n";
   return o.str();
 }
 
 bool is_checkpoint_name(const std::string& n) {
   return ends_with(n, ".index.json") || ends_with(n, ".safetensors") || ends_with(n, ".pth") ||
-         ends_with(n, ".pt") || ends_with(n, ".ckpt");
+         ends_with(n, ".pt") || ends_with(n, ".ckpt") || ends_with(n, ".gguf");
 }
 
 }  // namespace
@@ -127,13 +152,20 @@ std::string inspect_summary(const std::filesystem::path& path) {
       o << f.filename().string() << ": " << e.what() << "\n";
     }
   }
-  if (shown == 0) o << "  no checkpoint files (*.safetensors, *.index.json, *.pth)\n";
+  if (shown == 0) o << "  no checkpoint files (*.safetensors, *.index.json, *.pth, *.gguf)\n";
   return o.str();
 }
 
 ConvertResult convert_to_safetensors(const std::filesystem::path& in, const std::filesystem::path& out,
-                                     const std::function<void(size_t, size_t)>& progress) {
+                                     const std::function<void(size_t, size_t)>& progress,
+                                     const std::string& dtype) {
+  if (!dtype.empty() && dtype != "F32" && dtype != "BF16" && dtype != "F16")
+    throw Error("cannot convert to dtype " + dtype + " (F32, BF16 or F16)", ErrorKind::InvalidArgument, dtype);
   auto src = open_checkpoint(in);
+  const bool gguf = kind_of(in) == "GGUF";
+  // Decoded types (FP8, GGUF blocks) become F32 unless asked otherwise; GGUF files become F32 whole.
+  const std::string decoded = dtype.empty() ? "F32" : dtype;
+  const std::string floats = dtype.empty() && gguf ? "F32" : dtype;
   const auto names = src->names();
   ConvertResult r;
   nlohmann::ordered_json header;
@@ -142,7 +174,10 @@ ConvertResult convert_to_safetensors(const std::filesystem::path& in, const std:
   std::vector<std::string> dtypes;
   for (auto& n : names) {
     auto m = src->meta(n);
-    if (is_fp8(m.dtype)) m.dtype = "F32";
+    const auto ggml = ggml_type_from_name(m.dtype);
+    if (is_fp8(m.dtype) || (ggml && is_block_quantized(*ggml))) m.dtype = decoded;
+    if (!floats.empty() && (m.dtype == "F64" || m.dtype == "F32" || m.dtype == "F16" || m.dtype == "BF16"))
+      m.dtype = floats;
     const uint64_t bytes = m.numel() * dtype_size(m.dtype);
     header[n] = {{"dtype", m.dtype}, {"shape", m.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;

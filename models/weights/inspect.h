@@ -9,9 +9,10 @@
 
 namespace s2v::weights {
 
-// A readable summary of a checkpoint file (safetensors, *.index.json, .pth) or of every checkpoint
-// in a folder: tensor count, dtypes, parameter count, stored size, memory at f32/bf16/fp8, and
-// tensors per top-level name. A file in a folder that cannot be read gets a line with the reason.
+// A readable summary of a checkpoint file (safetensors, *.index.json, .pth, GGUF) or of every
+// checkpoint in a folder: the format (with the GGUF version and general.architecture), tensor
+// count, parameter count, stored size, one line per stored dtype (tensors, parameters, bytes;
+// GGUF block types by whole blocks), memory at f32/bf16/fp8, and tensors per top-level name. A file in a folder that cannot be read gets a line with the reason.
 // Throws s2v::Error when path itself cannot be read.
 std::string inspect_summary(const std::filesystem::path& path);
 
@@ -21,12 +22,16 @@ struct ConvertResult {
   size_t skipped = 0;     // non-tensor entries of a .pth that safetensors cannot hold
 };
 
-// Writes every tensor of `in` (any checkpoint open_checkpoint reads; typically a .pth) to a
-// safetensors file, one tensor in memory at a time, in the stored dtype (FP8 sources become F32).
+// Writes every tensor of `in` (any checkpoint open_checkpoint reads: a .pth, a GGUF file, ...) to
+// a safetensors file under the same names, one tensor in memory at a time. dtype "" keeps the
+// stored dtype (FP8 becomes F32) and makes every tensor of a GGUF file F32 (Q* dequantised);
+// "F32", "BF16" or "F16" converts every floating-point tensor to it (integers are kept). Shapes
+// are as stored (GGUF: comfy.gguf.orig_shape applied, dropped size-1 dims not restored).
 // Atomic: written to "<out>.part" and renamed; on failure nothing is left under either name.
 // progress(done, total) is called after each tensor.
 ConvertResult convert_to_safetensors(const std::filesystem::path& in, const std::filesystem::path& out,
-                                     const std::function<void(size_t, size_t)>& progress = {});
+                                     const std::function<void(size_t, size_t)>& progress = {},
+                                     const std::string& dtype = {});
 
 // "1.23 GB" (decimal units, as download sizes are quoted).
 std::string human_bytes(uint64_t bytes);

@@ -41,6 +41,9 @@ class KeyMappedSource : public TensorSource {
   torch::Tensor tensor_as(const std::string& name, torch::ScalarType dtype) const override {
     return inner_->tensor_as(map_.to_stored(name), dtype);
   }
+  std::optional<PackedTensor> packed(const std::string& name) const override {
+    return inner_->packed(map_.to_stored(name));
+  }
   std::map<std::string, std::string> metadata() const override { return inner_->metadata(); }
 
  private:

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "models/weights/checkpoint.h"
+#include "models/weights/ggml_quant.h"
 #include "models/weights/safetensors.h"
 
 namespace s2v::weights {
@@ -33,13 +34,27 @@ bool dtype_in_class(const std::string& d, DtypeClass c) {
   switch (c) {
     case DtypeClass::Any: return true;
     case DtypeClass::Floating:
-      return d == "F64" || d == "F32" || d == "F16" || d == "BF16" || is_fp8(d);
+      return d == "F64" || d == "F32" || d == "F16" || d == "BF16" || is_fp8(d) ||
+             ggml_type_from_name(d).has_value();  // GGUF Q* blocks decode to floating point
     case DtypeClass::Integral:
       return d == "I64" || d == "I32" || d == "I16" || d == "I8" || d == "U8" || d == "U16" ||
              d == "U32" || d == "U64";
     case DtypeClass::Boolean: return d == "BOOL";
   }
   return false;
+}
+
+std::vector<int64_t> without_ones(const std::vector<int64_t>& s) {
+  std::vector<int64_t> out;
+  for (int64_t d : s)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+// Equal, or equal once size-1 dims are dropped: GGUF writers (ggml_n_dims) drop trailing size-1
+// ne entries, so a [1, 6, 64] modulation is stored as [6, 64]; load_module reshapes it.
+bool same_shape(const std::vector<int64_t>& have, const std::vector<int64_t>& want) {
+  return have == want || without_ones(have) == without_ones(want);
 }
 
 DtypeClass class_of(torch::ScalarType t) {
@@ -71,7 +86,7 @@ std::vector<ValidationIssue> validate(const ExpectedTensors& expected, const Ten
       continue;
     }
     const TensorMeta have = source.meta(name);
-    const bool shape_ok = check == ShapeCheck::Exact ? have.shape == want.shape
+    const bool shape_ok = check == ShapeCheck::Exact ? same_shape(have.shape, want.shape)
                                                      : have.shape.size() == want.shape.size();
     if (!shape_ok)
       issues.push_back({K::WrongShape, name,
@@ -171,12 +186,27 @@ uint64_t parameter_count(const ExpectedTensors& expected) {
 }
 
 uint64_t memory_bytes(uint64_t numel, const std::string& dtype) {
+  if (const auto q = ggml_type_from_name(dtype); q && is_block_quantized(*q)) {
+    // Whole blocks (a partial block, only possible in an estimate, counts as a whole one).
+    const auto& info = ggml_type_info(*q);
+    const auto block = static_cast<uint64_t>(info.block_values);
+    return (numel + block - 1) / block * static_cast<uint64_t>(info.block_bytes);
+  }
   const size_t size = dtype_size(dtype);
   if (size == 0) throw Error("unknown dtype " + dtype + " for a memory estimate", ErrorKind::InvalidArgument);
   return numel * size;
 }
 
 uint64_t memory_bytes(const ExpectedTensors& expected, const std::string& dtype) {
+  if (const auto q = ggml_type_from_name(dtype); q && is_block_quantized(*q)) {
+    uint64_t bytes = 0;  // per tensor: blocks do not span tensors
+    for (auto& [_, e] : expected) {
+      uint64_t k = 1;
+      for (int64_t d : e.shape) k *= static_cast<uint64_t>(d);
+      bytes += memory_bytes(k, dtype);
+    }
+    return bytes;
+  }
   return memory_bytes(parameter_count(expected), dtype);
 }
 

@@ -29,8 +29,9 @@ struct ExpectedTensor {
 };
 using ExpectedTensors = std::map<std::string, ExpectedTensor>;
 
-// Exact: every dimension must match. RankOnly: only the number of dimensions (for stand-in files
-// with tiny shapes that keep the real names and ranks).
+// Exact: every dimension must match, except that a stored shape may differ from the expected one
+// in size-1 dims only (GGUF writers drop them; load_module reshapes). RankOnly: only the number of
+// dimensions (for stand-in files with tiny shapes that keep the real names and ranks).
 enum class ShapeCheck { Exact, RankOnly };
 
 struct ValidationIssue {
@@ -76,7 +77,8 @@ ExpectedTensors expected_from_module(const torch::nn::Module& module);
 // Sum of the elements of every expected tensor.
 uint64_t parameter_count(const ExpectedTensors& expected);
 
-// Bytes to hold numel elements stored as dtype ("F32", "BF16", "F16", "F8_E4M3", ...).
+// Bytes to hold numel elements stored as dtype ("F32", "BF16", "F16", "F8_E4M3", ..., or a GGUF
+// block type "Q8_0", "Q4_K", ...: whole blocks, each tensor rounded up to a whole block).
 uint64_t memory_bytes(uint64_t numel, const std::string& dtype);
 uint64_t memory_bytes(const ExpectedTensors& expected, const std::string& dtype);
 

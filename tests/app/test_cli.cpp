@@ -4,6 +4,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cstring>
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "core/media/probe.h"
@@ -132,6 +135,52 @@ class TestCli : public QObject {
     QVERIFY2(err2.contains("/no/such/checkpoint.safetensors"), qPrintable(err2));
     auto [rc3, out3, err3] = run({"convert", "only-one-arg.pth"});
     QCOMPARE(rc3, 2);
+  }
+
+  // inspect names the GGUF format; convert dequantises every tensor of a GGUF file: float32 by
+  // default, bit for bit ggml's values (the reference *_expected.safetensors), or bfloat16.
+  void inspectAndConvertGguf() {
+    const QString dir = QString(S2V_SHARED_DIR) + "/testdata/gguf/";
+    if (!QFile::exists(dir + "tiny_quants.gguf")) QSKIP("../shared/testdata/gguf is not beside the repository");
+    auto [rc, out, err] = run({"inspect", dir + "tiny_quants.gguf"});
+    QVERIFY2(rc == 0, qPrintable(err));
+    QVERIFY2(out.contains("GGUF v3") && out.contains("architecture: wan") && out.contains("Q4_K 1 tensors"),
+             qPrintable(out));
+    // {name: {dtype, data bytes}} from a safetensors file's JSON header.
+    auto tensors = [](const QString& path) {
+      QFile f(path);
+      std::map<std::string, std::pair<std::string, QByteArray>> m;
+      if (!f.open(QIODevice::ReadOnly)) return m;
+      const QByteArray all = f.readAll();
+      uint64_t len = 0;
+      std::memcpy(&len, all.constData(), 8);
+      const auto header = nlohmann::json::parse(all.mid(8, static_cast<qsizetype>(len)).toStdString());
+      for (auto& [name, v] : header.items()) {
+        if (name == "__metadata__") continue;
+        const auto b = v["data_offsets"][0].get<qsizetype>(), e = v["data_offsets"][1].get<qsizetype>();
+        m[name] = {v["dtype"].get<std::string>(), all.mid(static_cast<qsizetype>(8 + len) + b, e - b)};
+      }
+      return m;
+    };
+    const auto expected = tensors(dir + "tiny_quants_expected.safetensors");
+    QTemporaryDir tmp;
+    auto [rc2, out2, err2] = run({"convert", dir + "tiny_quants.gguf", tmp.path() + "/f32.safetensors"});
+    QVERIFY2(rc2 == 0, qPrintable(err2));
+    const auto f32 = tensors(tmp.path() + "/f32.safetensors");
+    QCOMPARE(f32.size(), expected.size() / 2);  // the expected file also holds orig.<name>
+    for (auto& [name, t] : f32) {
+      QCOMPARE(t.first, std::string("F32"));
+      QVERIFY2(expected.count(name) && t.second == expected.at(name).second, name.c_str());
+    }
+    auto [rc3, out3, err3] = run({"convert", dir + "tiny_quants.gguf", tmp.path() + "/bf16.safetensors",
+                                  "--dtype", "bfloat16"});
+    QVERIFY2(rc3 == 0, qPrintable(err3));
+    const auto bf16 = tensors(tmp.path() + "/bf16.safetensors");
+    QCOMPARE(bf16.size(), f32.size());
+    for (auto& [name, t] : bf16)
+      QVERIFY2(t.first == "BF16" && t.second.size() * 2 == f32.at(name).second.size(), name.c_str());
+    QCOMPARE(std::get<0>(run({"convert", dir + "tiny_quants.gguf", tmp.path() + "/x.safetensors", "--dtype", "int8"})),
+             2);
   }
 
   void curateScoresAFolderResumesShardsAndExports() {

@@ -180,6 +180,28 @@ class ValidateTest : public QObject {
                             {"1 missing tensor (proj.bias)", "proj.weight: found [3, 2], expected [2, 3]"});
     QVERIFY(torch::equal(fresh.proj->weight, before));
   }
+
+  // GGUF writers drop size-1 dims ([1, 6, 4] stored as [6, 4]); every source whose stored shape
+  // differs from the module's only in size-1 dims is accepted and reshaped on load.
+  void loadModuleReshapesSizeOneDims() {
+    torch::nn::Module net;
+    net.register_parameter("modulation", torch::zeros({1, 6, 4}));
+    net.register_parameter("weights", torch::zeros({1, 5, 1, 1}));
+    net.register_parameter("bias", torch::zeros({3}));
+    const auto m = torch::randn({6, 4}), w = torch::randn({5, 1}), b = torch::randn({1, 3});
+    save_safetensors(at("squeezed.safetensors"), {{"modulation", m}, {"weights", w}, {"bias", b}});
+    auto src = open_checkpoint(at("squeezed.safetensors"));
+    QVERIFY(validate(expected_from_module(net), *src).empty());
+    load_module(net, *src, "squeezed net");
+    auto p = net.named_parameters();
+    QVERIFY(torch::equal(p["modulation"], m.view({1, 6, 4})));
+    QVERIFY(torch::equal(p["weights"], w.view({1, 5, 1, 1})));
+    QVERIFY(torch::equal(p["bias"], b.view({3})));
+    // Other differences are still wrong shapes.
+    save_safetensors(at("transposed.safetensors"), {{"modulation", m.t()}, {"weights", w}, {"bias", b}});
+    s2v::test::expect_error([&] { load_module(net, *open_checkpoint(at("transposed.safetensors")), "squeezed net"); },
+                            ErrorKind::Corrupt, {"modulation: found [4, 6], expected [1, 6, 4]"});
+  }
 };
 
 QTEST_GUILESS_MAIN(ValidateTest)
