@@ -240,3 +240,108 @@ int64_t parameter_count(const DiTConfig& config) {
 }
 
 }  // namespace s2v::wan
+
+namespace s2v::wan {
+
+namespace {
+
+const std::vector<int64_t>& need_shape(const ShapeMap& s, const std::string& name) {
+  auto it = s.find(name);
+  if (it == s.end()) throw Error("the DiT weights have no '" + name + "'", ErrorKind::Corrupt, name);
+  return it->second;
+}
+
+// The dimensions of a shape that are not 1 (GGUF writers drop leading size-1 dimensions).
+std::vector<int64_t> squeezed(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> out;
+  for (auto d : shape)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+// Rows and columns of a Linear weight [out, in].
+std::pair<int64_t, int64_t> linear_shape(const ShapeMap& s, const std::string& name) {
+  const auto& w = need_shape(s, name);
+  if (w.size() != 2)
+    throw Error("the DiT tensor '" + name + "' is not a matrix (shape has " + std::to_string(w.size()) + " dimensions)",
+                ErrorKind::Corrupt, name);
+  return {w[0], w[1]};
+}
+
+int64_t count_prefix(const ShapeMap& s, const std::string& prefix, const std::string& leaf) {
+  int64_t n = 0;
+  while (s.count(prefix + std::to_string(n) + leaf)) ++n;
+  return n;
+}
+
+}  // namespace
+
+bool looks_like_wan_dit(const ShapeMap& s, bool* s2v) {
+  const bool dit = s.count("patch_embedding.weight") && s.count("blocks.0.self_attn.q.weight") &&
+                   s.count("head.head.weight");
+  if (s2v) *s2v = dit && s.count("casual_audio_encoder.weights") && s.count("audio_injector.injector.0.q.weight");
+  return dit;
+}
+
+DiTConfig infer_dit_config(const ShapeMap& s, DiTConfig c) {
+  const auto& patch = need_shape(s, "patch_embedding.weight");
+  if (patch.size() != 5)
+    throw Error("the DiT tensor 'patch_embedding.weight' must have 5 dimensions [dim, in_dim, pt, ph, pw]",
+                ErrorKind::Corrupt, "patch_embedding.weight");
+  c.dim = patch[0];
+  c.in_dim = patch[1];
+  c.patch_size = {patch[2], patch[3], patch[4]};
+  c.num_heads = c.dim / 128 > 0 ? c.dim / 128 : 1;
+  if (c.dim % 128 != 0)
+    throw Error("cannot tell the DiT's head count from its width " + std::to_string(c.dim) +
+                    " (not a multiple of 128); give its config.json as \"dit\" in s2v_model.json",
+                ErrorKind::Corrupt, "patch_embedding.weight");
+  c.text_dim = linear_shape(s, "text_embedding.0.weight").second;
+  c.freq_dim = linear_shape(s, "time_embedding.0.weight").second;
+  c.num_layers = count_prefix(s, "blocks.", ".self_attn.q.weight");
+  if (c.num_layers == 0) throw Error("the DiT weights have no blocks", ErrorKind::Corrupt, "blocks.0.self_attn.q.weight");
+  for (int64_t i = 0; i < c.num_layers; ++i)
+    for (const char* leaf : {".ffn.0.weight", ".cross_attn.q.weight", ".modulation"})
+      need_shape(s, "blocks." + std::to_string(i) + leaf);
+  c.ffn_dim = linear_shape(s, "blocks.0.ffn.0.weight").first;
+  const int64_t head_out = linear_shape(s, "head.head.weight").first;
+  const int64_t patch_volume = c.patch_size[0] * c.patch_size[1] * c.patch_size[2];
+  if (head_out % patch_volume != 0)
+    throw Error("the DiT tensor 'head.head.weight' has " + std::to_string(head_out) +
+                    " rows, not a multiple of the patch volume " + std::to_string(patch_volume),
+                ErrorKind::Corrupt, "head.head.weight");
+  c.out_dim = head_out / patch_volume;
+  c.qk_norm = s.count("blocks.0.self_attn.norm_q.weight") != 0;
+  c.cross_attn_norm = s.count("blocks.0.norm3.weight") != 0;
+  c.cond_dim = s.count("cond_encoder.weight") ? need_shape(s, "cond_encoder.weight")[1] : 0;
+
+  // CausalAudioEncoder: weights [1, layers, 1, 1]; conv1_local [dim/4 * tokens, audio_dim, 3]
+  c.audio_num_layers = shape_numel(need_shape(s, "casual_audio_encoder.weights"));
+  const auto local = squeezed(need_shape(s, "casual_audio_encoder.encoder.conv1_local.conv.weight"));
+  if (local.size() != 3 || c.dim / 4 == 0 || local[0] % (c.dim / 4) != 0)
+    throw Error("the DiT tensor 'casual_audio_encoder.encoder.conv1_local.conv.weight' does not fit a width of " +
+                    std::to_string(c.dim),
+                ErrorKind::Corrupt, "casual_audio_encoder.encoder.conv1_local.conv.weight");
+  c.num_audio_token = local[0] / (c.dim / 4);
+  c.audio_dim = local[1];
+  c.enable_adain = s.count("casual_audio_encoder.encoder.conv1_global.conv.weight") != 0;
+  // every adain_mode but "attn_norm" adds the output layers (AudioInjector_WAN)
+  c.adain_mode = s.count("audio_injector.injector_adain_output_layers.0.weight") ? "adain" : "attn_norm";
+  c.enable_framepack = s.count("frame_packer.proj.weight") != 0;
+
+  const int64_t injectors = count_prefix(s, "audio_injector.injector.", ".q.weight");
+  if (audio_injector_map(c.num_layers, c.audio_inject_layers).count != injectors) {
+    const DiTConfig official;
+    if (audio_injector_map(c.num_layers, official.audio_inject_layers).count == injectors)
+      c.audio_inject_layers = official.audio_inject_layers;
+    else
+      throw Error("cannot tell after which blocks the DiT's " + std::to_string(injectors) +
+                      " audio injectors run (the official list has 12 for 40 blocks); give its config.json as "
+                      "\"dit\" in s2v_model.json",
+                  ErrorKind::Corrupt, "audio_injector.injector.0.q.weight");
+  }
+  c.validate();
+  return c;
+}
+
+}  // namespace s2v::wan

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "models/base/shape_map.h"
+
 namespace s2v::wan {
 
 struct DiTConfig {
@@ -77,6 +79,21 @@ struct AudioInjectorMap {
   std::map<int64_t, int64_t> after_block;     // block index -> injector index
 };
 AudioInjectorMap audio_injector_map(int64_t num_layers, const std::vector<int64_t>& inject_layers);
+
+// The configuration read off a checkpoint's tensor shapes (official names, no prefix), as ComfyUI
+// reads its single files: dim, in_dim and patch_size from patch_embedding, text_dim, freq_dim,
+// ffn_dim, out_dim, num_layers, cond_dim, the audio encoder's sizes, qk_norm / cross_attn_norm /
+// enable_adain / framepack by presence; num_heads as dim / 128 (the head size of every Wan DiT).
+// audio_inject_layers cannot be read off names: the official list is used when the number of
+// injectors matches it, otherwise s2v::Error asks for the configuration (s2v_model.json "dit").
+// text_len is not in the weights and stays 512 unless `defaults` says otherwise. Shapes may lack
+// size-1 dimensions (GGUF writers drop them): sizes are read from dimensions that are not 1 or from
+// element counts. Throws s2v::Error(Corrupt) naming the first missing or inconsistent tensor.
+DiTConfig infer_dit_config(const ShapeMap& shapes, DiTConfig defaults = {});
+
+// True when the shapes hold a Wan DiT (patch_embedding and blocks); s2v tells whether it has the
+// speech-to-video audio layers (a Wan T2V / I2V DiT does not).
+bool looks_like_wan_dit(const ShapeMap& shapes, bool* s2v = nullptr);
 
 // Total number of elements over expected_parameters(config).
 int64_t parameter_count(const DiTConfig& config);

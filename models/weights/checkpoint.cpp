@@ -25,6 +25,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 TensorMeta meta_of(const TensorInfo& info) { return {info.dtype, info.shape}; }
 
+// FP8 tensors of a safetensors file as packed bytes (scale 1: a scaled-FP8 view adds the scale).
+std::optional<PackedTensor> fp8_packed(const SafetensorsFile& file, const std::string& name) {
+  const auto& info = file.info(name);
+  if (!is_fp8(info.dtype)) return std::nullopt;
+  PackedTensor p;
+  p.type = info.dtype == "F8_E4M3" ? GgmlType::F8_E4M3 : GgmlType::F8_E5M2;
+  p.shape = info.shape;
+  p.data = file.raw_bytes(name);
+  return p;
+}
+
 class SafetensorsSource : public TensorSource {
  public:
   explicit SafetensorsSource(SafetensorsFile file) : file_(std::move(file)) {}
@@ -36,6 +47,7 @@ class SafetensorsSource : public TensorSource {
   torch::Tensor tensor_as(const std::string& name, torch::ScalarType dtype) const override {
     return file_.tensor_as(name, dtype);
   }
+  std::optional<PackedTensor> packed(const std::string& name) const override { return fp8_packed(file_, name); }
   std::map<std::string, std::string> metadata() const override { return file_.metadata(); }
 
  private:
@@ -122,6 +134,7 @@ class ShardedSource : public TensorSource {
   torch::Tensor tensor_as(const std::string& name, torch::ScalarType dtype) const override {
     return shard(name).tensor_as(name, dtype);
   }
+  std::optional<PackedTensor> packed(const std::string& name) const override { return fp8_packed(shard(name), name); }
   std::map<std::string, std::string> metadata() const override { return metadata_; }
 
  private:

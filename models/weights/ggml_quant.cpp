@@ -1,6 +1,8 @@
 #include "models/weights/ggml_quant.h"
 
 #include <array>
+#include <cmath>
+#include <limits>
 
 #include <torch/torch.h>
 
@@ -219,6 +221,9 @@ const GgmlTypeInfo* ggml_type_info(uint32_t id) {
 }
 
 const GgmlTypeInfo& ggml_type_info(GgmlType t) {
+  static const GgmlTypeInfo e4m3{"F8_E4M3", 1, 1}, e5m2{"F8_E5M2", 1, 1};
+  if (t == GgmlType::F8_E4M3) return e4m3;
+  if (t == GgmlType::F8_E5M2) return e5m2;
   const auto* info = ggml_type_info(static_cast<uint32_t>(t));
   if (!info)
     throw Error("unknown ggml type id " + std::to_string(static_cast<uint32_t>(t)), ErrorKind::InvalidArgument);
@@ -245,6 +250,53 @@ std::optional<GgmlType> ggml_type_from_name(const std::string& name) {
 
 bool is_block_quantized(GgmlType t) { return ggml_type_info(t).block_values > 1; }
 
+namespace {
+
+// FP8 bytes -> float32 * scale in out (any floating dtype), rows a chunk at a time: one table
+// lookup per byte (the 256 values of the format, exact in float32), one float32 multiply by the
+// scale, one rounding into out's dtype. The same formula as the scaled-FP8 view (source_views.h).
+void dequantize_fp8(const PackedTensor& p, torch::Tensor& out) {
+  const bool e4m3 = p.type == GgmlType::F8_E4M3;
+  std::vector<float> table(256);
+  for (int i = 0; i < 256; ++i) {
+    const int s = i >> 7;
+    float v;
+    if (e4m3) {
+      const int e = (i >> 3) & 15, m = i & 7;
+      v = (e == 15 && m == 7) ? std::numeric_limits<float>::quiet_NaN()
+          : e == 0            ? std::ldexp(static_cast<float>(m) / 8.0f, -6)
+                              : std::ldexp(1.0f + static_cast<float>(m) / 8.0f, e - 7);
+    } else {
+      const int e = (i >> 2) & 31, m = i & 3;
+      v = e == 31 ? (m ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity())
+          : e == 0 ? std::ldexp(static_cast<float>(m) / 4.0f, -14)
+                   : std::ldexp(1.0f + static_cast<float>(m) / 4.0f, e - 15);
+    }
+    table[static_cast<size_t>(i)] = s ? -v : v;
+  }
+  const auto dev = p.data.device();
+  const auto lut = torch::from_blob(table.data(), {256}, torch::kFloat32).clone().to(dev);
+  const int64_t numel = p.numel();
+  const int64_t rows = p.shape.empty() ? 1 : p.shape.front();
+  const int64_t cols = rows > 0 ? numel / rows : 0;
+  auto scale = p.scale.defined() ? p.scale.to(dev, torch::kFloat32).reshape({-1}) : torch::ones({1}, lut.options());
+  if (scale.numel() != 1 && scale.numel() != rows)
+    throw Error("dequantize: an FP8 tensor of " + std::to_string(rows) + " rows has " + std::to_string(scale.numel()) +
+                    " scales (one per tensor or one per row expected)",
+                ErrorKind::InvalidArgument);
+  auto data = p.data.contiguous().view({rows, cols});
+  auto dst = out.view({rows, cols});
+  const int64_t step = std::max<int64_t>(1, chunk_values(dev) / std::max<int64_t>(cols, 1));
+  for (int64_t r = 0; r < rows; r += step) {
+    const int64_t n = std::min(step, rows - r);
+    auto v = lut.index_select(0, data.slice(0, r, r + n).reshape({-1}).to(torch::kLong)).view({n, cols});
+    v.mul_(scale.numel() == 1 ? scale : scale.slice(0, r, r + n).unsqueeze(1));
+    dst.slice(0, r, r + n).copy_(v);
+  }
+}
+
+}  // namespace
+
 int64_t PackedTensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -262,6 +314,20 @@ uint64_t ggml_bytes(GgmlType t, uint64_t numel) {
 }
 
 torch::Tensor dequantize(const PackedTensor& p, torch::ScalarType dtype, torch::Tensor out) {
+  if (p.type == GgmlType::F8_E4M3 || p.type == GgmlType::F8_E5M2) {
+    if (!p.data.defined() || p.data.scalar_type() != torch::kUInt8 || p.data.numel() != p.numel())
+      throw Error("dequantize: an FP8 tensor of " + std::to_string(p.numel()) + " values needs as many uint8 bytes",
+                  ErrorKind::InvalidArgument);
+    if (!out.defined()) out = torch::empty(p.shape, torch::TensorOptions().dtype(dtype).device(p.data.device()));
+    else if (out.device() != p.data.device() || out.scalar_type() != dtype || out.numel() != p.numel() ||
+             !out.is_contiguous())
+      throw Error(std::string("dequantize: the reused buffer must be a contiguous ") + c10::toString(dtype) +
+                      " tensor of " + std::to_string(p.numel()) + " values on " + p.data.device().str(),
+                  ErrorKind::InvalidArgument);
+    torch::NoGradGuard no_grad;
+    dequantize_fp8(p, out);
+    return out;
+  }
   const auto& info = ggml_type_info(p.type);
   const int64_t numel = p.numel();
   if (!c10::isFloatingType(dtype))
@@ -310,6 +376,75 @@ torch::Tensor dequantize(const PackedTensor& p, torch::ScalarType dtype, torch::
   if (dev.is_cpu()) at::parallel_for(0, blocks, step, decode_range);
   else decode_range(0, blocks);
   return out;
+}
+
+namespace {
+
+// [n, 2] uint8: the IEEE halves of a float32 [n] (little-endian bytes)
+torch::Tensor half_bytes(const torch::Tensor& v) {
+  return v.to(torch::kFloat16).contiguous().view(torch::kUInt8).view({v.size(0), 2});
+}
+
+// Q8_0: d = max|x| / 127, q = round(x / d) (q = 0 for an all-zero block)
+torch::Tensor quantize_q8_0(const torch::Tensor& x) {
+  // x: [n, 32] float32
+  auto d = x.abs().amax(1) / 127.0;
+  auto dh = d.to(torch::kFloat16).to(torch::kFloat32);
+  auto inv = torch::where(dh > 0, 1.0 / dh, torch::zeros_like(dh));
+  auto q = (x * inv.unsqueeze(1)).round().clamp(-127, 127).to(torch::kInt8).view(torch::kUInt8);
+  return torch::cat({half_bytes(d), q}, 1);  // [n, 34]
+}
+
+// Q4_K: 8 sub-blocks of 32, y = d*sc*q - dmin*m (6-bit sc, m; 4-bit q)
+torch::Tensor quantize_q4_k(const torch::Tensor& x) {
+  // x: [n, 256] float32
+  const int64_t n = x.size(0);
+  auto sub = x.view({n, 8, 32});
+  auto lo = sub.amin(2).clamp_max(0.0), hi = sub.amax(2);  // the min is <= 0 so that m >= 0
+  auto scale = (hi - lo) / 15.0, minv = -lo;              // [n, 8]
+  auto d = scale.amax(1) / 63.0, dmin = minv.amax(1) / 63.0;
+  auto dh = d.to(torch::kFloat16).to(torch::kFloat32), dminh = dmin.to(torch::kFloat16).to(torch::kFloat32);
+  auto safe = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return torch::where(b > 0, a / b.clamp_min(1e-30), torch::zeros_like(a));
+  };
+  auto sc = safe(scale, dh.unsqueeze(1)).round().clamp(0, 63).to(torch::kInt32);
+  auto m = safe(minv, dminh.unsqueeze(1)).round().clamp(0, 63).to(torch::kInt32);
+  auto step = dh.unsqueeze(1) * sc.to(torch::kFloat32);  // [n, 8]
+  auto q = safe(sub + (dminh.unsqueeze(1) * m.to(torch::kFloat32)).unsqueeze(2), step.unsqueeze(2))
+               .round()
+               .clamp(0, 15)
+               .to(torch::kInt32);  // [n, 8, 32]
+  // scales[12], the inverse of get_scale_min_k4
+  auto lo4 = [](const torch::Tensor& t) { return t.slice(1, 0, 4); };
+  auto hi4 = [](const torch::Tensor& t) { return t.slice(1, 4, 8); };
+  auto s0 = (lo4(sc) & 63) | shl(shr(hi4(sc), 4), 6);
+  auto s1 = (lo4(m) & 63) | shl(shr(hi4(m), 4), 6);
+  auto s2 = (hi4(sc) & 15) | shl(hi4(m) & 15, 4);
+  auto scales = torch::cat({s0, s1, s2}, 1).to(torch::kUInt8);  // [n, 12]
+  // qs[128]: chunk c holds sub-block 2c in the low nibbles and 2c + 1 in the high ones
+  auto pairs = q.view({n, 4, 2, 32});
+  auto qs = (pairs.select(2, 0) | shl(pairs.select(2, 1), 4)).to(torch::kUInt8).view({n, 128});
+  return torch::cat({half_bytes(d), half_bytes(dmin), scales, qs}, 1);  // [n, 144]
+}
+
+}  // namespace
+
+PackedTensor quantize(const torch::Tensor& weights, GgmlType type) {
+  if (type != GgmlType::Q8_0 && type != GgmlType::Q4_K)
+    throw Error(std::string("quantize: ") + ggml_type_info(type).name + " is not one of Q8_0, Q4_K",
+                ErrorKind::InvalidArgument);
+  const auto& info = ggml_type_info(type);
+  if (weights.dim() == 0 || weights.size(-1) % info.block_values != 0)
+    throw Error(std::string("quantize: rows of ") + std::to_string(weights.dim() ? weights.size(-1) : 1) +
+                    " values are not whole " + info.name + " blocks of " + std::to_string(info.block_values),
+                ErrorKind::InvalidArgument);
+  torch::NoGradGuard no_grad;
+  PackedTensor p;
+  p.type = type;
+  p.shape = weights.sizes().vec();
+  auto x = weights.detach().to(torch::kFloat32).contiguous().view({-1, info.block_values});
+  p.data = (type == GgmlType::Q8_0 ? quantize_q8_0(x) : quantize_q4_k(x)).contiguous().view({-1});
+  return p;
 }
 
 }  // namespace s2v::weights

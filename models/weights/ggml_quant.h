@@ -32,6 +32,11 @@ enum class GgmlType : uint32_t {
   Q5_K = 13,
   Q6_K = 14,
   BF16 = 30,
+  // Not ggml's: FP8 bytes (E4M3FN / E5M2) with `scale` (one per tensor or per row), as ComfyUI's
+  // scaled-FP8 files store DiT weights. Packed and dequantised like the ggml types, but never read
+  // from or written to a GGUF file (ggml_type_info(uint32_t) does not know them).
+  F8_E4M3 = 0x10000,
+  F8_E5M2 = 0x10001,
 };
 
 struct GgmlTypeInfo {
@@ -40,7 +45,8 @@ struct GgmlTypeInfo {
   int64_t block_bytes;   // bytes per block
 };
 
-// nullptr for an id we do not know (or know but cannot decode: IQ*, Q8_K, ...).
+// nullptr for an id we do not know (or know but cannot decode: IQ*, Q8_K, ...), and for the FP8
+// entries, which are not GGUF types.
 const GgmlTypeInfo* ggml_type_info(uint32_t id);
 const GgmlTypeInfo& ggml_type_info(GgmlType t);
 // ggml's name of any type id it defines ("IQ2_XXS" for 16), also those we cannot decode; for
@@ -58,6 +64,7 @@ struct PackedTensor {
   GgmlType type;
   std::vector<int64_t> shape;  // PyTorch (row-major) order
   torch::Tensor data;          // uint8, contiguous, numel/block_values*block_bytes bytes, any device
+  torch::Tensor scale;         // F8_* only: float32, 1 value or shape[0] values (one per row)
   int64_t numel() const;
 };
 
@@ -67,6 +74,12 @@ struct PackedTensor {
 // decoded a chunk of blocks at a time, so the temporaries stay around 64 MB whatever the size.
 // Throws s2v::Error for a byte count that does not match, or an unsuitable out.
 torch::Tensor dequantize(const PackedTensor& p, torch::ScalarType dtype, torch::Tensor out = {});
+
+// Quantises weights (any float dtype, any device; rows = shape.back() must be whole blocks) into
+// Q8_0 or Q4_K with LibTorch ops on the weights' device, by plain round-to-nearest (no importance
+// search: for benchmarks and tests, not to compete with llama-quantize). The blocks follow ggml's
+// layouts, so dequantize() reads them back. Throws s2v::Error(InvalidArgument) for other types.
+PackedTensor quantize(const torch::Tensor& weights, GgmlType type);
 
 // Bytes that numel values take in type t (whole blocks; throws for numel not a multiple of the block).
 uint64_t ggml_bytes(GgmlType t, uint64_t numel);

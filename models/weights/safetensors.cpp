@@ -236,6 +236,15 @@ torch::Tensor SafetensorsFile::tensor_as(const std::string& name, torch::ScalarT
   return view.scalar_type() == dtype ? view : view.to(dtype);
 }
 
+torch::Tensor SafetensorsFile::raw_bytes(const std::string& name) const {
+  const TensorInfo& ti = info(name);
+  const int64_t n = static_cast<int64_t>(ti.end - ti.begin);
+  if (n == 0) return torch::empty({0}, torch::kUInt8);
+  auto keep = file_;
+  return torch::from_blob(const_cast<uint8_t*>(raw_data(name)), {n}, [keep](void*) {},
+                          torch::TensorOptions().dtype(torch::kUInt8));
+}
+
 const uint8_t* SafetensorsFile::raw_data(const std::string& name) const {
   return file_->data() + data_start_ + info(name).begin;
 }

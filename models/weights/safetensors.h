@@ -53,6 +53,9 @@ class SafetensorsFile {
   torch::Tensor tensor_as(const std::string& name, torch::ScalarType dtype) const;
   // Start of the tensor's bytes in the mapping (valid while this object or a view lives).
   const uint8_t* raw_data(const std::string& name) const;
+  // The tensor's stored bytes as a zero-copy 1-D uint8 view that keeps the mapping alive (FP8
+  // weights kept packed; do not write into it).
+  torch::Tensor raw_bytes(const std::string& name) const;
 
  private:
   std::filesystem::path path_;
