@@ -37,7 +37,8 @@
 #      the dry run checks the bf16 bounds with the plain attention (LibTorch 1.13 has no SDPA)
 #   7. the bf16 matmul ceiling of this GPU (8192^3 through torch), for the "% of peak" column
 #   8. summary table ($OUT/summary.md, $OUT/results.json)
-#   GGUF (Q8_0/Q4_K) DiT rows: skipped until the build has a GGUF DiT loader (bench_dit --gguf).
+#   6b. bench_dit with the block weights packed as GGUF Q8_0 and Q4_K (quantised on the device, each
+#      block dequantised before it runs: models/wan/packed_weights.h); the dry run does Q8_0 only
 # The real run keeps a deadline of 570 s from its start: a step that would pass it is cut short
 # (timeout) and the rest is skipped, so the summary always comes back within the 600-s call.
 set -uo pipefail
@@ -223,7 +224,6 @@ if [ $built = 1 ]; then
       --json "$work/ours_offload.json"
   fi
 fi
-add "| bench_dit GGUF Q8_0 / Q4_K | skipped: no GGUF DiT loader in this build |"
 
 # --- 6. parity through SDPA -------------------------------------------------------------------------
 if [ $built = 1 ]; then
@@ -240,6 +240,15 @@ if [ $built = 1 ]; then
       "$pc" --dir "$parity_dir" --device cpu --dtype bfloat16 --attention math --only dit_s2v_,umt5_encoder_ \
       --json "$work/parity_bf16_math.json"
   fi
+fi
+
+# --- 6b. packed (GGUF) block weights ----------------------------------------------------------------
+if [ $built = 1 ]; then
+  if [ "$dry" = 1 ]; then kinds=(q8_0); else kinds=(q8_0 q4_k); fi
+  for kind in "${kinds[@]}"; do
+    run_step "bench_dit --packed $kind" 90 "$bd" "${shape[@]}" --packed $kind --steps 1 --warmup 1 \
+      --json "$work/ours_$kind.json"
+  done
 fi
 
 # --- 7. matmul ceiling ------------------------------------------------------------------------------
@@ -287,6 +296,8 @@ def row(name, r):
         "%.2f" % (peak / 2**30) if peak and peak > 0 else "n/a", "%.2f" % (est / 2**30) if est else "-"))
 row("ours (LibTorch)", res.get("ours"))
 row("ours, --offload_blocks", res.get("ours_offload"))
+row("ours, blocks packed Q8_0", res.get("ours_q8_0"))
+row("ours, blocks packed Q4_K", res.get("ours_q4_k"))
 row("official (PyTorch)", res.get("official"))
 o, f = res.get("ours"), res.get("official")
 if o and f:

@@ -9,7 +9,7 @@
 //   bench_dit --shape 14b|tiny [--size W*H] [--frames N] [--cfg] [--dtype float32|bfloat16]
 //             [--device cpu|cuda] [--steps N] [--warmup N] [--layers N] [--offload_blocks]
 //             [--attention auto|math|sdpa] [--sdpa_kernel any|flash|efficient|math|cudnn]
-//             [--rope_dtype float64|float32] [--json FILE] [--save_output FILE] [--gguf FILE]
+//             [--rope_dtype float64|float32] [--json FILE] [--save_output FILE] [--packed q8_0|q4_k]
 //   One step = one forward, or two (conditional + unconditional) with --cfg, as speech2video.py's
 //   loop; the scheduler update is left out (microseconds). Prints seconds per step, the achieved
 //   TFLOP/s against the step's work from models/wan/dit_cost.h (the formula of the UI's memory
@@ -38,6 +38,8 @@
 #include "models/base/error.h"
 #include "models/wan/dit_cost.h"
 #include "models/wan/dit_s2v.h"
+#include "models/wan/packed_weights.h"
+#include "models/weights/ggml_quant.h"
 #include "models/weights/safetensors.h"
 #include "s2v_torch_features.h"
 
@@ -114,7 +116,7 @@ struct Args {
   std::string dtype = "float32", device = "cpu", attention = "auto", sdpa_kernel = "any", rope_dtype = "float64";
   int steps = 2, warmup = 1;
   int64_t layers = 0;
-  std::string json, save_output, gguf;
+  std::string json, save_output, packed;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -150,7 +152,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--layers") a.layers = std::atoll(value().c_str());
     else if (k == "--json") a.json = value();
     else if (k == "--save_output") a.save_output = value();
-    else if (k == "--gguf") a.gguf = value();
+    else if (k == "--packed") a.packed = value();
     else usage("unknown option " + k);
   }
   if (a.shape != "14b" && a.shape != "tiny") usage("--shape is 14b or tiny");
@@ -253,10 +255,7 @@ Peak read_peak(torch::Device dev) {
 double gib(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
 
 int one_configuration(const Args& a) {
-  if (!a.gguf.empty()) {
-    std::fprintf(stderr, "bench_dit: --gguf: this build has no GGUF DiT loader yet\n");
-    return 3;
-  }
+  if (!a.packed.empty() && a.packed != "q8_0" && a.packed != "q4_k") usage("--packed is q8_0 or q4_k");
   const torch::Device dev(a.device);
   if (dev.is_cuda() && !torch::cuda::is_available()) {
     std::fprintf(stderr, "bench_dit: --device %s but CUDA is not available (LibTorch %s)\n", a.device.c_str(),
@@ -300,7 +299,31 @@ int one_configuration(const Args& a) {
   }
   model->to(dev);
   fill_named_random(*model, dev);
-  if (a.offload_blocks) {
+  double packed_bytes = 0, packed_params = 0, quant_error = 0;
+  if (!a.packed.empty()) {
+    // the GGUF path: the block and audio-injector matrices quantised on the device and kept packed,
+    // each block dequantised before it runs (models/wan/packed_weights.h), streamed from host
+    // memory with --offload_blocks
+    const auto type = a.packed == "q8_0" ? s2v::weights::GgmlType::Q8_0 : s2v::weights::GgmlType::Q4_K;
+    const int64_t block = s2v::weights::ggml_type_info(type).block_values;
+    auto packed = std::make_shared<PackedWeights>(dev, a.offload_blocks);
+    for (auto& p : model->named_parameters()) {
+      const auto& key = p.key();
+      if (p.value().dim() != 2 || p.value().size(1) % block != 0) continue;
+      if (key.rfind("blocks.", 0) != 0 && key.rfind("audio_injector.", 0) != 0) continue;
+      auto q = s2v::weights::quantize(p.value(), type);
+      if (key == "blocks.0.self_attn.q.weight") {  // how far the packed weights are from the fill
+        auto back = s2v::weights::dequantize(q, torch::kFloat32).to(torch::kFloat32);
+        auto ref = p.value().to(torch::kFloat32);
+        quant_error = ((back - ref).norm() / ref.norm()).item<double>();
+      }
+      packed_bytes += static_cast<double>(q.data.numel());
+      packed_params += static_cast<double>(p.value().numel());
+      packed->attach(key, p.value(), std::move(q), p.value().sizes().vec());
+    }
+    model->packed = packed;
+  }
+  if (a.offload_blocks && a.packed.empty()) {
     // as S2VPipeline::load_dit with offload_blocks: everything but the blocks on the device
     for (const auto& b : *model->blocks) b->to(torch::kCPU);
     model->options.stream_blocks = true;
@@ -343,15 +366,23 @@ int one_configuration(const Args& a) {
   double blocks_params = 0;
   for (const auto& b : *model->blocks)
     for (const auto& p : b->parameters()) blocks_params += static_cast<double>(p.numel());
-  const double resident_weights =
+  double resident_weights =
       a.offload_blocks ? weight_bytes - blocks_params * static_cast<double>(ci.bytes_per_value) +
                              2.0 * blocks_params / c.num_layers * static_cast<double>(ci.bytes_per_value)
                        : weight_bytes;
+  if (!a.packed.empty()) {
+    // packed: the packed bytes (or two blocks of them in flight when streamed), the rest as stored,
+    // and one block dequantised into the compute dtype
+    const double bpv = static_cast<double>(ci.bytes_per_value);
+    resident_weights = weight_bytes - packed_params * bpv +
+                       (a.offload_blocks ? 2.0 * packed_bytes / c.num_layers : packed_bytes) +
+                       packed_params / c.num_layers * bpv;
+  }
   const double estimate = resident_weights + cost.activation_bytes;
 
   const std::string name = std::string(a.shape == "14b" ? "14B" : "tiny") + " " + std::to_string(a.width) + "x" +
                            std::to_string(a.height) + " " + std::to_string(a.frames) + "f" + (a.cfg ? " cfg" : "") +
-                           (a.offload_blocks ? " offload" : "");
+                           (a.offload_blocks ? " offload" : "") + (a.packed.empty() ? "" : " " + a.packed);
   std::printf("%-34s %-6s %-9s %-6s %-9s %8s %10s %10s %9s %11s %11s\n", "case", "device", "dtype", "attn", "kernel",
               "tokens", "s/step", "TFLOP/st", "TFLOP/s", "peak GiB", "est. GiB");
   std::printf("%-34s %-6s %-9s %-6s %-9s %8lld %10.4g %10.4g %9.4g %11s %11.3g\n", name.c_str(), dev.str().c_str(),
@@ -361,6 +392,10 @@ int one_configuration(const Args& a) {
   std::printf("build + fill %.1f s; steps:", build_s);
   for (double t : times) std::printf(" %.3f", t);
   std::printf(" s; LibTorch %s\n", TORCH_VERSION);
+  if (!a.packed.empty())
+    std::printf("packed %s: %.2f GB of block weights kept packed (%.3g bytes per value); quantisation error of "
+                "blocks.0.self_attn.q.weight %.3g\n",
+                a.packed.c_str(), packed_bytes / 1e9, packed_params > 0 ? packed_bytes / packed_params : 0.0, quant_error);
 
   if (!a.save_output.empty()) {
     s2v::weights::save_safetensors(a.save_output, {{"out.cond", out_cond.to(torch::kCPU, torch::kFloat32).contiguous()},
@@ -378,6 +413,9 @@ int one_configuration(const Args& a) {
                      {"rope_dtype", a.rope_dtype},
                      {"cfg", a.cfg},
                      {"offload_blocks", a.offload_blocks},
+                     {"packed", a.packed},
+                     {"packed_bytes", packed_bytes},
+                     {"quantisation_error", quant_error},
                      {"width", a.width},
                      {"height", a.height},
                      {"frames", a.frames},

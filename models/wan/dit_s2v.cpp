@@ -4,6 +4,8 @@
 
 #include "models/base/error.h"
 #include "models/wan/sinusoidal.h"
+#include "models/weights/checkpoint.h"
+#include "models/weights/validate.h"
 
 namespace s2v::wan {
 
@@ -127,7 +129,9 @@ torch::Tensor WanS2VAttentionBlockImpl::forward(torch::Tensor x, const torch::Te
 
 // ---------------------------------------------------------------------------------------------
 
-WanModelS2VImpl::WanModelS2VImpl(const DiTConfig& c, torch::ScalarType param_dtype) : config_(c) {
+WanModelS2VImpl::WanModelS2VImpl(const DiTConfig& c, torch::ScalarType param_dtype,
+                                 const std::function<bool(const std::string&)>& packed)
+    : config_(c) {
   c.validate();
   const int64_t d = c.dim;
   using Spec = IndexedLinearsImpl::Spec;
@@ -138,6 +142,7 @@ WanModelS2VImpl::WanModelS2VImpl(const DiTConfig& c, torch::ScalarType param_dty
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i) {
     WanS2VAttentionBlock block(c);
+    release_packed(*block, "blocks." + std::to_string(i) + ".", packed);
     if (param_dtype != torch::kFloat32) block->to(param_dtype);
     blocks->push_back(block);
   }
@@ -150,6 +155,7 @@ WanModelS2VImpl::WanModelS2VImpl(const DiTConfig& c, torch::ScalarType param_dty
   audio_injector = register_module(
       "audio_injector", AudioInjector(d, c.num_heads, c.num_layers, c.audio_inject_layers,
                                       c.enable_adain, c.adain_mode == "attn_norm"));
+  release_packed(*audio_injector, "audio_injector.", packed);
   trainable_cond_mask = register_module("trainable_cond_mask", torch::nn::Embedding(3, d));
   if (c.enable_framepack)
     frame_packer = register_module(
@@ -307,16 +313,45 @@ torch::Tensor WanModelS2VImpl::forward(const DiTInputs& in, DiTTrace* trace) {
   // --- blocks, audio injection ---
   for (int64_t i = 0; i < c.num_layers; ++i) {
     auto* block = blocks[i]->as<WanS2VAttentionBlockImpl>();
-    if (options.stream_blocks) block->to(dev, /*non_blocking=*/true);
-    x = block->forward(x, e0, seg, rope, context, options);
-    if (options.stream_blocks && dev != torch::kCPU) block->to(torch::kCPU);
+    {
+      PackedWeights::Scope weights;  // a packed block's weights, dequantised for this call only
+      if (packed) weights = packed->materialize("blocks." + std::to_string(i) + ".");
+      if (options.stream_blocks) block->to(dev, /*non_blocking=*/true);
+      x = block->forward(x, e0, seg, rope, context, options);
+      if (options.stream_blocks && dev != torch::kCPU) block->to(torch::kCPU);
+    }
     const int64_t id = audio_injector->injector_after(i);
-    if (id >= 0) x = audio_injector->forward(id, x, L, audio_local, audio_global, options.attention);
+    if (id >= 0) {
+      std::vector<PackedWeights::Scope> weights;
+      if (packed)
+        for (const char* part : {"injector.", "injector_adain_layers.", "injector_adain_output_layers."})
+          weights.push_back(packed->materialize("audio_injector." + std::string(part) + std::to_string(id) + "."));
+      x = audio_injector->forward(id, x, L, audio_local, audio_global, options.attention);
+    }
   }
 
   // --- head on the noisy tokens, unpatchify ---
   auto out = head->forward(x.narrow(1, 0, L), e);  // [1, L, prod(p) * C_out]
   return unpatchify(out[0], grid).to(torch::kFloat32);
+}
+
+void load_dit_weights(WanModelS2VImpl& model, const weights::TensorSource& source, torch::Device packed_device,
+                      bool stream_packed) {
+  torch::NoGradGuard no_grad;
+  weights::ExpectedTensors expected;
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, shape] : expected_parameters(model.config())) {
+    expected[name] = {shape, weights::DtypeClass::Floating};
+    shapes[name] = shape;
+  }
+  weights::require_valid(expected, source, "the S2V DiT");
+  const auto packed = keep_packed(source);
+  for (auto& p : model.named_parameters(/*recurse=*/true)) {
+    if (packed && packed(p.key())) continue;
+    auto& param = p.value();
+    param.copy_(weights::load_as(source, p.key(), param.scalar_type(), param.device()).reshape(param.sizes()));
+  }
+  if (packed) model.packed = std::make_shared<PackedWeights>(model, source, shapes, packed_device, stream_packed);
 }
 
 }  // namespace s2v::wan

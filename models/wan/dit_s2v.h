@@ -11,6 +11,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -26,6 +29,7 @@
 #include "models/wan/audio_injector.h"
 #include "models/wan/dit_config.h"
 #include "models/wan/frame_pack.h"
+#include "models/wan/packed_weights.h"
 #include "models/wan/rope.h"
 
 namespace s2v::wan {
@@ -121,8 +125,11 @@ TORCH_MODULE(WanS2VAttentionBlock);
 class WanModelS2VImpl : public torch::nn::Module {
  public:
   // param_dtype: parameters are converted block by block while the model is built, so a bf16
-  // 14B model never needs its float32 size (65 GB) in host memory.
-  explicit WanModelS2VImpl(const DiTConfig& config, torch::ScalarType param_dtype = torch::kFloat32);
+  // 14B model never needs its float32 size (65 GB) in host memory. Parameters for which packed(name)
+  // is true are left without storage as each block is built: a packed model (packed_weights.h)
+  // fills them one block at a time in forward().
+  explicit WanModelS2VImpl(const DiTConfig& config, torch::ScalarType param_dtype = torch::kFloat32,
+                           const std::function<bool(const std::string&)>& packed = {});
 
   // Returns the predicted flow [C_out, T, H, W] in float32.
   torch::Tensor forward(const DiTInputs& inputs, DiTTrace* trace = nullptr);
@@ -139,6 +146,8 @@ class WanModelS2VImpl : public torch::nn::Module {
   torch::nn::Embedding trainable_cond_mask{nullptr};
   FramePackMotioner frame_packer{nullptr};
   torch::Tensor freqs;  // rope_freqs(head_dim), complex128 (not a parameter)
+  // The packed block and audio-injector weights (GGUF / FP8) when the model keeps them packed.
+  std::shared_ptr<PackedWeights> packed;
 
  private:
   // as unpatchify: x: [L, prod(patch) * C_out] -> [C_out, F*p0, H*p1, W*p2]
@@ -150,5 +159,13 @@ class WanModelS2VImpl : public torch::nn::Module {
   DiTConfig config_;
 };
 TORCH_MODULE(WanModelS2V);
+
+// Loads a checkpoint (official names) into model. Every tensor is checked against the model's
+// configuration first, all problems in one s2v::Error; shapes may differ from the official ones in
+// size-1 dimensions only. Tensors the model was built to keep packed (keep_packed) stay packed,
+// their bytes on packed_device (model.packed); the others are converted into the parameters.
+// With stream_packed the packed bytes stay in host memory and are uploaded a block at a time.
+void load_dit_weights(WanModelS2VImpl& model, const weights::TensorSource& source, torch::Device packed_device,
+                      bool stream_packed = false);
 
 }  // namespace s2v::wan
