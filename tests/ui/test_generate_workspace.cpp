@@ -12,6 +12,7 @@
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QTreeWidget>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
@@ -283,6 +284,37 @@ class TestGenerateWorkspace : public QObject {
     QCOMPARE(w.model()->labelText(), QString(generate::kDemoModelLabel));
     QVERIFY(w.model()->findChild<QLabel*>("modelLabel")->isVisible());
     QVERIFY(w.model()->findChild<QLabel*>("modelParameters")->text().contains("parameters"));
+  }
+
+  void replacingTheDitShowsItsFileAndFormat() {
+    const auto demo = generate::find_demo_model();
+    if (demo.empty()) QSKIP("find_demo_model() found no demo model (set S2V_DEMO_MODEL or build the demo model)");
+    const auto q4 = demo / "variants" / "dit_q4_k.gguf";
+    QVERIFY2(std::filesystem::exists(q4), q4.c_str());
+    JobQueueAdapter jobs;
+    GenerateWorkspace w(&jobs);
+    w.show();
+    w.model()->useDemoModel();
+    QTRY_VERIFY_WITH_TIMEOUT(!w.model()->inspecting() && w.model()->model(), 30000);
+    auto* table = w.model()->findChild<QTreeWidget*>("modelComponents");
+    QVERIFY(table);
+    QCOMPARE(table->topLevelItemCount(), 5);  // DiT, VAE, umT5, wav2vec2, tokenizer
+    QCOMPARE(table->topLevelItem(0)->text(2).left(19), QString("sharded safetensors"));
+    generate::ComponentOverrides o;
+    o.dit = q4.string();
+    w.model()->setOverrides(o);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.model()->inspecting() && w.model()->model(), 30000);
+    QVERIFY2(w.model()->model()->ok(), qPrintable(w.model()->problemsText()));
+    QCOMPARE(table->topLevelItem(0)->text(0), QString("DiT *"));
+    QCOMPARE(table->topLevelItem(0)->text(1), QString("dit_q4_k.gguf"));
+    QVERIFY2(table->topLevelItem(0)->text(2).startsWith("GGUF: Q4_K"), qPrintable(table->topLevelItem(0)->text(2)));
+    QCOMPARE(w.params().components.dit, q4.string());
+    // the folder's own again
+    table->setCurrentItem(table->topLevelItem(0));
+    w.model()->findChild<QPushButton*>("resetComponent")->click();
+    QTRY_VERIFY_WITH_TIMEOUT(!w.model()->inspecting() && w.model()->model(), 30000);
+    QVERIFY(w.params().components.dit.empty());
+    QCOMPARE(table->topLevelItem(0)->text(0), QString("DiT"));
   }
 
   void seedDiceDrawsANewSeed() {

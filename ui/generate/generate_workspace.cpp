@@ -415,6 +415,16 @@ QWidget* GenerateWorkspace::buildSettings() {
   offloadBlocks_ = new QCheckBox(tr("Stream DiT blocks from CPU memory (small GPUs)"), box);
   offloadBlocks_->setObjectName("offloadBlocks");
   offloadBlocks_->setToolTip(tr("--offload_blocks: lets the 14B model run on a 24 GB card, slower"));
+  vram_ = new QDoubleSpinBox(box);
+  vram_->setObjectName("vram");
+  vram_->setRange(0.0, 1024.0);
+  vram_->setDecimals(0);
+  vram_->setSuffix(tr(" GB"));
+  vram_->setSpecialValueText(tr("no plan (use the boxes below)"));
+  vram_->setToolTip(tr("--vram: the memory of the GPU to plan for. The render then picks the cheapest settings "
+                       "that fit (everything on the GPU, offload the encoders and VAE, or stream DiT blocks) and "
+                       "the estimate below says which and why. Defaults to the GPU found on this machine."));
+  f->addRow(tr("GPU memory"), vram_);
   initFirstFrame_ = new QCheckBox(tr("Start from the portrait"), box);
   initFirstFrame_->setObjectName("initFirstFrame");
   initFirstFrame_->setToolTip(tr("--start_from_ref: the portrait itself is the first frame"));
@@ -426,7 +436,7 @@ QWidget* GenerateWorkspace::buildSettings() {
 
   for (QSpinBox* s : {steps_, seed_, clips_, inferFrames_})
     connect(s, &QSpinBox::valueChanged, this, &GenerateWorkspace::updateEstimate);
-  for (QDoubleSpinBox* s : {shift_, guide_})
+  for (QDoubleSpinBox* s : {shift_, guide_, vram_})
     connect(s, &QDoubleSpinBox::valueChanged, this, &GenerateWorkspace::updateEstimate);
   for (QComboBox* c : {size_, solver_, device_, dtype_})
     connect(c, &QComboBox::currentTextChanged, this, &GenerateWorkspace::updateEstimate);
@@ -443,6 +453,7 @@ QWidget* GenerateWorkspace::buildSettings() {
 generate::GenerateParams GenerateWorkspace::params() const {
   generate::GenerateParams p;
   p.ckpt_dir = model_->folder().toStdString();
+  p.components = model_->overrides();
   p.image = inputs_.portrait.toStdString();
   p.audio = inputs_.audio.toStdString();
   p.audio_start_s = audioDuration_ > 0 ? trimStart_ : 0.0;
@@ -460,6 +471,7 @@ generate::GenerateParams GenerateWorkspace::params() const {
   p.size = size_->currentText().toStdString();
   p.offload_model = offloadModel_->isChecked();
   p.offload_blocks = offloadBlocks_->isChecked();
+  p.vram_gb = vram_->value();
   p.init_first_frame = initFirstFrame_->isChecked();
   p.device = device_->currentText().toStdString();
   p.dtype = dtype_->currentText().toStdString();
@@ -479,12 +491,14 @@ void GenerateWorkspace::setParams(const generate::GenerateParams& p) {
   dtype_->setCurrentText(QString::fromStdString(p.dtype));
   offloadModel_->setChecked(p.offload_model);
   offloadBlocks_->setChecked(p.offload_blocks);
+  vram_->setValue(p.vram_gb > 0 ? p.vram_gb : generate::detected_gpu_memory_gb());
   initFirstFrame_->setChecked(p.init_first_frame);
   if (prompt_->toPlainText() != QString::fromStdString(p.prompt)) prompt_->setPlainText(QString::fromStdString(p.prompt));
   if (negative_->toPlainText() != QString::fromStdString(p.negative_prompt))
     negative_->setPlainText(QString::fromStdString(p.negative_prompt));
   if (!p.ckpt_dir.empty() && QString::fromStdString(p.ckpt_dir) != model_->folder())
     model_->setFolder(QString::fromStdString(p.ckpt_dir));
+  if (!(p.components == model_->overrides())) model_->setOverrides(p.components);
 }
 
 void GenerateWorkspace::saveSettings() const {
@@ -747,6 +761,16 @@ void GenerateWorkspace::updateEstimate() {
         const generate::MemoryEstimate m =
             generate::estimate_memory(*model_->model(), p, fs.height, fs.width, clips, dtype);
         lines << QString::fromStdString(m.summary()).trimmed();
+        if (p.vram_gb > 0) {
+          generate::GenerateParams gpu = p;
+          gpu.device = "cuda";
+          const auto plan = generate::plan_memory(
+              generate::estimate_memory(*model_->model(), gpu, fs.height, fs.width, clips,
+                                        p.dtype == "auto" ? "bfloat16" : p.dtype),
+              p.vram_gb);
+          lines << (plan.fits ? tr("On this GPU: %1") : tr("Too large for this GPU: %1"))
+                       .arg(QString::fromStdString(plan.reason));
+        }
       } catch (const std::exception& e) {
         lines << tr("No memory estimate: %1").arg(QString::fromUtf8(e.what()));
       }

@@ -148,6 +148,7 @@ class GenerateWorkspace : public QWidget {
   QComboBox* dtype_;
   QCheckBox* offloadModel_;
   QCheckBox* offloadBlocks_;
+  QDoubleSpinBox* vram_;
   QCheckBox* initFirstFrame_;
   QLabel* estimate_;
   QPushButton* render_;

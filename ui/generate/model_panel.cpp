@@ -5,7 +5,9 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QHeaderView>
 #include <QPushButton>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 #include "ui/generate/async.h"
@@ -19,12 +21,32 @@ QString formatParameterCount(uint64_t n) {
   return QString::number(n);
 }
 
+QString formatBytes(uint64_t n) {
+  if (n >= 1000000000ull) return QString::number(n / 1e9, 'f', 1) + " GB";
+  if (n >= 1000000ull) return QString::number(n / 1e6, 'f', 1) + " MB";
+  if (n >= 1000ull) return QString::number(n / 1e3, 'f', 1) + " KB";
+  return QString::number(n) + " B";
+}
+
+namespace {
+// The override field of a component row ("DiT", "umT5", ...); nullptr for rows that have none.
+std::string* override_of(generate::ComponentOverrides& o, const QString& component) {
+  if (component == "DiT") return &o.dit;
+  if (component == "umT5") return &o.text_encoder;
+  if (component == "VAE") return &o.vae;
+  if (component == "wav2vec2") return &o.audio_encoder;
+  if (component == "tokenizer") return &o.tokenizer;
+  return nullptr;
+}
+}  // namespace
+
 ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   setObjectName("modelPanel");
   path_ = new QLineEdit(this);
   path_->setObjectName("modelFolder");
-  path_->setPlaceholderText(tr("Wan2.2-S2V-14B checkpoint folder"));
-  path_->setToolTip(tr("The folder downloaded from Wan-AI/Wan2.2-S2V-14B (press Enter to inspect it)"));
+  path_->setPlaceholderText(tr("Wan2.2-S2V-14B folder or ComfyUI models folder"));
+  path_->setToolTip(tr("The folder downloaded from Wan-AI/Wan2.2-S2V-14B, or ComfyUI's models folder with the "
+                       "S2V DiT (bf16, FP8 or GGUF), umT5, Wan 2.1 VAE and wav2vec2 files (press Enter to inspect it)"));
   choose_ = new QPushButton(tr("Choose…"), this);
   choose_->setObjectName("chooseModel");
   choose_->setToolTip(tr("Choose the checkpoint folder"));
@@ -37,6 +59,32 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   label_->setWordWrap(true);
   params_ = new QLabel(this);
   params_->setObjectName("modelParameters");
+  components_ = new QTreeWidget(this);
+  components_->setObjectName("modelComponents");
+  components_->setColumnCount(5);
+  components_->setHeaderLabels({tr("Part"), tr("File"), tr("Format"), tr("Parameters"), tr("Memory")});
+  components_->setRootIsDecorated(false);
+  components_->setAlternatingRowColors(true);
+  components_->setTextElideMode(Qt::ElideMiddle);
+  components_->header()->setSectionResizeMode(1, QHeaderView::Stretch);
+  components_->header()->setStretchLastSection(false);
+  components_->setMaximumHeight(140);
+  components_->setToolTip(tr("Each part of the model: the file used, its format, parameters and the memory its "
+                             "weights take (bf16; GGUF and FP8 DiT blocks stay packed). Double-click a part to "
+                             "replace it with a file of your own."));
+  replace_ = new QPushButton(tr("Replace part…"), this);
+  replace_->setObjectName("replaceComponent");
+  replace_->setToolTip(tr("Use another file for the selected part (--dit, --text_encoder, --vae, "
+                          "--audio_encoder, --tokenizer)"));
+  reset_ = new QPushButton(tr("Use the folder's"), this);
+  reset_->setObjectName("resetComponent");
+  reset_->setToolTip(tr("Use the folder's own file for the selected part again"));
+  notes_ = new QLabel(this);
+  notes_->setObjectName("modelNotes");
+  notes_->setWordWrap(true);
+  notes_->setStyleSheet("color: palette(mid);");
+  notes_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  notes_->hide();
   problems_ = new QLabel(this);
   problems_->setObjectName("modelProblems");
   problems_->setWordWrap(true);
@@ -52,7 +100,17 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   l->addLayout(row);
   l->addWidget(label_);
   l->addWidget(params_);
+  l->addWidget(components_);
+  auto* partRow = new QHBoxLayout;
+  partRow->addStretch(1);
+  partRow->addWidget(replace_);
+  partRow->addWidget(reset_);
+  l->addLayout(partRow);
+  l->addWidget(notes_);
   l->addWidget(problems_);
+  connect(replace_, &QPushButton::clicked, this, &ModelPanel::replaceSelectedComponent);
+  connect(reset_, &QPushButton::clicked, this, &ModelPanel::resetSelectedComponent);
+  connect(components_, &QTreeWidget::itemDoubleClicked, this, [this] { replaceSelectedComponent(); });
   connect(choose_, &QPushButton::clicked, this, &ModelPanel::chooseFolder);
   connect(demo_, &QPushButton::clicked, this, &ModelPanel::useDemoModel);
   connect(path_, &QLineEdit::editingFinished, this, [this] {
@@ -80,26 +138,64 @@ void ModelPanel::chooseFolder() {
 void ModelPanel::setFolder(const QString& folder) {
   folder_ = folder;
   path_->setText(folder);
+  emit folderChanged(folder);
+  inspect();
+}
+
+void ModelPanel::setOverrides(const generate::ComponentOverrides& overrides) {
+  overrides_ = overrides;
+  inspect();
+}
+
+void ModelPanel::replaceSelectedComponent() {
+  auto* item = components_->currentItem();
+  if (!item) return;
+  const QString part = item->data(0, Qt::UserRole).toString();
+  std::string* field = override_of(overrides_, part);
+  if (!field) return;
+  QString chosen;
+  if (part == "tokenizer")
+    chosen = QFileDialog::getExistingDirectory(this, tr("Choose the google/umt5-xxl tokenizer folder"), folder_);
+  else
+    chosen = QFileDialog::getOpenFileName(this, tr("Choose the %1 weights").arg(part), folder_,
+                                          tr("Weights (*.safetensors *.gguf *.pth *.pt *.bin *.json);;All files (*)"));
+  if (chosen.isEmpty()) return;
+  *field = chosen.toStdString();
+  inspect();
+}
+
+void ModelPanel::resetSelectedComponent() {
+  auto* item = components_->currentItem();
+  if (!item) return;
+  if (std::string* field = override_of(overrides_, item->data(0, Qt::UserRole).toString()); field && !field->empty()) {
+    field->clear();
+    inspect();
+  }
+}
+
+void ModelPanel::inspect() {
   model_.reset();
   problems_->hide();
+  notes_->hide();
   params_->clear();
-  emit folderChanged(folder);
-  if (folder.isEmpty()) {
-    label_->setText(tr("No model folder chosen: pick the Wan2.2-S2V-14B folder."));
+  components_->clear();
+  if (folder_.isEmpty() && overrides_.empty()) {
+    label_->setText(tr("No model chosen: pick the Wan2.2-S2V-14B folder or a ComfyUI models folder."));
     label_->setStyleSheet("color: #b00020;");
     emit inspected();
     return;
   }
-  label_->setText(tr("Inspecting %1…").arg(folder));
+  label_->setText(tr("Inspecting %1…").arg(folder_));
   label_->setStyleSheet(QString());
   const quint64 request = ++request_;
   ++pending_;
-  const std::filesystem::path root = folder.toStdString();
+  const std::filesystem::path root = folder_.toStdString();
+  const generate::ComponentOverrides overrides = overrides_;
   runOffGuiThread(
       this,
-      [root]() -> std::shared_ptr<const generate::ModelFolder> {
+      [root, overrides]() -> std::shared_ptr<const generate::ModelFolder> {
         try {
-          return std::make_shared<generate::ModelFolder>(generate::inspect_model_folder(root, true));
+          return std::make_shared<generate::ModelFolder>(generate::inspect_model_folder(root, true, overrides));
         } catch (const std::exception& e) {  // documented not to throw; be safe anyway
           auto m = std::make_shared<generate::ModelFolder>();
           m->root = root;
@@ -109,23 +205,50 @@ void ModelPanel::setFolder(const QString& folder) {
       },
       [this, request](std::shared_ptr<const generate::ModelFolder> m) {
         --pending_;
-        if (request != request_) return;  // a newer folder was chosen meanwhile
+        if (request != request_) return;  // a newer choice was made meanwhile
         model_ = m;
-        label_->setText(QString::fromStdString(m->label.empty() ? m->root.filename().string() : m->label));
-        // The demo label must stand out: its output is noise.
-        label_->setStyleSheet(m->demo ? "color: #b35c00; font-weight: bold;" : "font-weight: bold;");
-        QStringList parts;
-        for (const auto& c : m->components)
-          if (c.parameters) parts << QString("%1 %2").arg(QString::fromStdString(c.name), formatParameterCount(c.parameters));
-        params_->setText(tr("%1 parameters%2")
-                             .arg(formatParameterCount(m->total_parameters()))
-                             .arg(parts.isEmpty() ? QString() : " (" + parts.join(", ") + ")"));
-        QStringList problems;
-        for (const auto& p : m->problems) problems << "• " + QString::fromStdString(p);
-        problems_->setText(problems.join("\n"));
-        problems_->setVisible(!problems.isEmpty());
+        showInspection();
         emit inspected();
       });
+}
+
+void ModelPanel::showInspection() {
+  const auto& m = *model_;
+  label_->setText(QString::fromStdString(m.label.empty() ? m.root.filename().string() : m.label));
+  // The demo label must stand out: its output is noise.
+  label_->setStyleSheet(m.demo ? "color: #b35c00; font-weight: bold;" : "font-weight: bold;");
+  params_->setText(tr("%1 parameters").arg(formatParameterCount(m.total_parameters())) +
+                   (m.layout.empty() ? QString() : QString(" · %1").arg(QString::fromStdString(m.layout))));
+  for (const auto& c : m.components) {
+    const QString part = QString::fromStdString(c.name);
+    const bool replaced = [&] {
+      auto o = overrides_;
+      const std::string* f = override_of(o, part);
+      return f && !f->empty();
+    }();
+    auto* item = new QTreeWidgetItem(components_);
+    item->setText(0, part + (replaced ? " *" : ""));
+    item->setData(0, Qt::UserRole, part);
+    item->setText(1, QString::fromStdString(c.path.filename().string()));
+    item->setToolTip(1, QString::fromStdString(c.path.string()) + (replaced ? tr("\n(replaced: not the folder's own)") : QString()));
+    item->setText(2, QString::fromStdString(c.format));
+    item->setToolTip(2, QString::fromStdString(c.format));
+    item->setText(3, c.parameters ? formatParameterCount(c.parameters) : QString());
+    // what the engine holds: DiT and umT5 in bf16 on a GPU (packed parts as stored), the rest float32
+    const bool half = c.name == "DiT" || c.name == "umT5";
+    item->setText(4, c.parameters ? formatBytes(c.memory_bytes(half ? "bfloat16" : "float32")) : QString());
+    item->setTextAlignment(3, Qt::AlignRight | Qt::AlignVCenter);
+    item->setTextAlignment(4, Qt::AlignRight | Qt::AlignVCenter);
+  }
+  for (int col : {0, 2, 3, 4}) components_->resizeColumnToContents(col);
+  QStringList notes;
+  for (const auto& n : m.notes) notes << "• " + QString::fromStdString(n);
+  notes_->setText(notes.join("\n"));
+  notes_->setVisible(!notes.isEmpty());
+  QStringList problems;
+  for (const auto& p : m.problems) problems << "• " + QString::fromStdString(p);
+  problems_->setText(problems.join("\n"));
+  problems_->setVisible(!problems.isEmpty());
 }
 
 }  // namespace s2v::ui
