@@ -332,7 +332,16 @@ int cmd_generate(const std::vector<std::string>& argv) {
          "Render an audio-driven video from a reference portrait, an audio track and a prompt with\n"
          "Wan2.2-S2V. Flags follow the official generate.py. Each clip is written as soon as it is\n"
          "done; Ctrl-C cancels and keeps them (continue with --resume JOB or 's2v jobs resume JOB').",
-         {{"ckpt_dir", "DIR", "model folder (official Wan2.2-S2V-14B layout); default: the bundled demo model", ""},
+         {{"ckpt_dir", "DIR",
+           "model folder: the official Wan2.2-S2V-14B folder or a ComfyUI models/ folder; default: the bundled "
+           "demo model",
+           ""},
+          {"dit", "FILE", "DiT weights replacing the folder's (safetensors bf16/fp16/fp8 scaled, GGUF, .pth)", ""},
+          {"text_encoder", "FILE", "umT5 weights replacing the folder's (official or Hugging Face T5 names)", ""},
+          {"vae", "FILE", "Wan 2.1 VAE weights replacing the folder's", ""},
+          {"audio_encoder", "FILE", "wav2vec2 weights (one file or a Hugging Face folder) replacing the folder's", ""},
+          {"tokenizer", "DIR", "the google/umt5-xxl tokenizer folder (or its spiece.model)", ""},
+          {"vram", "GB", "plan offloading for a GPU of this size (0: use the flags as given)", "0"},
           {"image", "FILE", "reference portrait", ""},
           {"audio", "FILE", "driving speech or song", ""},
           {"audio_start", "S", "use the audio from this second", "0"},
@@ -377,6 +386,12 @@ int cmd_generate(const std::vector<std::string>& argv) {
                   ErrorKind::InvalidArgument);
   }
   p.ckpt_dir = abs(p.ckpt_dir);
+  p.components.dit = abs(a.get("dit"));
+  p.components.text_encoder = abs(a.get("text_encoder"));
+  p.components.vae = abs(a.get("vae"));
+  p.components.audio_encoder = abs(a.get("audio_encoder"));
+  p.components.tokenizer = abs(a.get("tokenizer"));
+  p.vram_gb = a.get_double("vram");
   p.image = abs(a.get("image"));
   p.audio = abs(a.get("audio"));
   p.audio_start_s = a.get_double("audio_start");
@@ -401,8 +416,12 @@ int cmd_generate(const std::vector<std::string>& argv) {
   // every check before the job exists: bad inputs fail here with their own message
   const generate::Preflight pre = generate::preflight(p);
   if (!a.flag("json")) {
-    std::fprintf(stderr, "model: %s (%s parameters)\n", pre.model.label.c_str(),
-                 std::to_string(pre.model.total_parameters()).c_str());
+    std::fprintf(stderr, "model: %s (%s parameters, %s)\n", pre.model.label.c_str(),
+                 std::to_string(pre.model.total_parameters()).c_str(), pre.model.layout.c_str());
+    for (const auto& c : pre.model.components)
+      std::fprintf(stderr, "  %-9s %s  [%s]\n", c.name.c_str(), c.path.string().c_str(), c.format.c_str());
+    for (const auto& n : pre.model.notes) std::fprintf(stderr, "  note: %s\n", n.c_str());
+    if (pre.plan) std::fprintf(stderr, "memory plan (--vram %g): %s\n", p.vram_gb, pre.plan->reason.c_str());
     std::fprintf(stderr, "render: %dx%d, %d clip(s), %lld frames at 16 fps (%.1f s of audio), %s on %s\n%s\n",
                  pre.width, pre.height, pre.clips, static_cast<long long>(pre.frames), pre.audio_s,
                  pre.dtype.c_str(), pre.device.c_str(), pre.estimate.summary().c_str());

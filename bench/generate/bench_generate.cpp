@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   const double s_pre = since(t_pre);
   const Placement where = resolve_placement(p);
   const PipelineInputs in = load_inputs(p);
-  S2VPipeline pipe(locate_model_files(p.ckpt_dir), where);
+  S2VPipeline pipe(locate_model_files(p.ckpt_dir, p.components), where);
 
   std::printf("model: %s\nrender: %dx%d, %d clip(s) of %d frames, %d steps, CFG %.1f, %s on %s, %d threads\n\n",
               pre.model.label.c_str(), in.width, in.height, pre.clips, p.infer_frames, p.sample_steps,

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@
 #include "models/wan/dit_s2v.h"
 #include "models/wan/vae.h"
 #include "models/wav2vec2/wav2vec2.h"
+#include "models/weights/quant_write.h"
 #include "models/weights/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -72,6 +75,84 @@ std::string tokenizer_corpus() {
   return corpus;
 }
 
+// The DiT as the files people download besides the official shards: ComfyUI's scaled FP8
+// (comfy-kitchen layout, names under model.diffusion_model.) and GGUF Q8_0 / Q6_K / Q4_K as
+// city96's ComfyUI-GGUF writes them (bare names, matrices quantised, vectors F32, 5-D convolutions
+// F16, leading size-1 dimensions dropped as ggml's writer does). Same values as the shards.
+void write_dit_variants(const fs::path& dir, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                        const std::string& config_json) {
+  fs::create_directories(dir);
+  auto floats = [](const torch::Tensor& t) {
+    auto c = t.to(torch::kFloat32).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  auto bytes_of = [](const torch::Tensor& t) {
+    auto c = t.contiguous();
+    const auto* p = static_cast<const uint8_t*>(c.data_ptr());
+    return std::vector<uint8_t>(p, p + c.numel() * c.element_size());
+  };
+  auto is_matrix = [](const std::string& name, const torch::Tensor& t) {
+    return t.dim() == 2 && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+  };
+
+  // FP8 scaled: weight = fp8 * weight_scale, one scale per tensor (max |w| / 448)
+  {
+    std::vector<weights::RawTensorOut> out;
+    for (const auto& [name, t] : tensors) {
+      const std::string stored = "model.diffusion_model." + name;
+      if (is_matrix(name, t) && (name.rfind("blocks.", 0) == 0 || name.rfind("audio_injector.", 0) == 0)) {
+        const auto v = floats(t);
+        float amax = 0.0f;
+        for (float x : v) amax = std::max(amax, std::fabs(x));
+        const float scale = amax > 0.0f ? amax / 448.0f : 1.0f;
+        std::vector<uint8_t> q(v.size());
+        for (size_t i = 0; i < v.size(); ++i) q[i] = weights::fp8_e4m3fn_from_float(v[i] / scale);
+        out.push_back({stored, "F8_E4M3", t.sizes().vec(), q});
+        std::vector<uint8_t> sb(4);
+        std::memcpy(sb.data(), &scale, 4);
+        const std::string base = stored.substr(0, stored.size() - 7);
+        out.push_back({base + ".weight_scale", "F32", {}, sb});
+        const std::string marker = R"({"format": "float8_e4m3fn"})";
+        out.push_back({base + ".comfy_quant", "U8", {static_cast<int64_t>(marker.size())},
+                       std::vector<uint8_t>(marker.begin(), marker.end())});
+      } else {
+        out.push_back({stored, "BF16", t.sizes().vec(), bytes_of(t.to(torch::kBFloat16))});
+      }
+    }
+    weights::write_safetensors_raw(dir / "dit_fp8_scaled.safetensors", out, {{"format", "pt"}, {"config", config_json}});
+  }
+
+  // GGUF
+  const std::pair<const char*, uint32_t> kinds[] = {
+      {"q8_0", weights::ggml_id::Q8_0}, {"q6_k", weights::ggml_id::Q6_K}, {"q4_k", weights::ggml_id::Q4_K}};
+  for (const auto& [label, type] : kinds) {
+    std::vector<weights::GgufTensorOut> out;
+    for (const auto& [name, t] : tensors) {
+      weights::GgufTensorOut g;
+      g.name = name;
+      g.shape = t.sizes().vec();
+      const auto v = floats(t);
+      uint32_t ty = weights::ggml_id::F32;
+      if (is_matrix(name, t)) {
+        const int64_t block = type == weights::ggml_id::Q8_0 ? 32 : 256;
+        ty = t.size(1) % block == 0 ? type : t.size(1) % 32 == 0 ? weights::ggml_id::Q8_0 : weights::ggml_id::F16;
+      } else if (t.dim() == 5) {
+        ty = weights::ggml_id::F16;
+      }
+      while (g.shape.size() > 1 && g.shape.front() == 1) g.shape.erase(g.shape.begin());
+      const int64_t cols = g.shape.empty() ? 1 : g.shape.back();
+      g.type = ty;
+      g.bytes = weights::quantize_rows(ty, v.data(), static_cast<int64_t>(v.size()) / cols, cols);
+      out.push_back(std::move(g));
+    }
+    weights::write_gguf(dir / ("dit_" + std::string(label) + ".gguf"), 
+                        {{"general.architecture", std::string("wan")},
+                         {"general.name", std::string("S2V Studio demo DiT (random weights)")},
+                         {"s2v.config", config_json}},
+                        out);
+  }
+}
+
 }  // namespace
 
 void make_demo_model(const fs::path& dir, uint64_t seed) {
@@ -82,12 +163,13 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
   torch::manual_seed(seed);
 
   // --- the DiT: the S2V architecture at a tiny width, official names, two shards + index ---
+  // head_dim 128 as the real model, and rows of 256 so every GGUF block type fits
   wan::DiTConfig dit;
-  dit.dim = 64;
-  dit.ffn_dim = 128;
+  dit.dim = 256;
+  dit.ffn_dim = 512;
   dit.freq_dim = 32;
   dit.text_dim = 32;
-  dit.num_heads = 4;
+  dit.num_heads = 2;
   dit.num_layers = 2;
   dit.audio_dim = 32;
   dit.audio_num_layers = 3;  // the demo wav2vec2 has 2 layers: 3 hidden states
@@ -116,6 +198,7 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
     for (int s = 0; s < 2; ++s) weights::save_safetensors(dir / shard_names[s], shard[s], {{"format", "pt"}});
     nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
     write_text(dir / "diffusion_pytorch_model.safetensors.index.json", index.dump(2));
+    write_dit_variants(dir / "variants", tensors, cfg.dump());
   }
 
   // --- the VAE (z_dim 16 as the real one, width 8) as a .pth archive ---

@@ -54,7 +54,7 @@ Preflight preflight(const GenerateParams& params) {
   const Placement where = resolve_placement(params);
   pre.device = where.device.str();
   pre.dtype = where.dtype == torch::kFloat32 ? "float32" : where.dtype == torch::kBFloat16 ? "bfloat16" : "float16";
-  pre.model = inspect_model_folder(params.ckpt_dir, /*deep=*/true);
+  pre.model = inspect_model_folder(params.ckpt_dir, /*deep=*/true, params.components);
   if (!pre.model.ok()) {
     std::string msg = "the model folder '" + params.ckpt_dir + "' cannot be used: ";
     for (size_t i = 0; i < pre.model.problems.size(); ++i) msg += (i ? "; " : "") + pre.model.problems[i];
@@ -68,6 +68,13 @@ Preflight preflight(const GenerateParams& params) {
   if (params.num_clip > 0) pre.clips = std::min(pre.clips, params.num_clip);
   pre.frames = output_frames(pre.clips, params.infer_frames, params.init_first_frame);
   pre.estimate = estimate_memory(pre.model, params, in.height, in.width, pre.clips, pre.dtype);
+  if (params.vram_gb > 0.0) {
+    // planned for the GPU: bf16 unless a dtype is asked for, fused attention
+    GenerateParams gpu = params;
+    gpu.device = "cuda";
+    const std::string dtype = params.dtype == "auto" ? "bfloat16" : params.dtype;
+    pre.plan = plan_memory(estimate_memory(pre.model, gpu, in.height, in.width, pre.clips, dtype), params.vram_gb);
+  }
   return pre;
 }
 
@@ -113,6 +120,11 @@ std::string run_generate_job(jobs::JobContext& ctx) {
   // ---- checks before any heavy work ----
   report("checking", "checking the model folder and the inputs", 0, 1);
   const Preflight pre = preflight(p);
+  if (pre.plan) {
+    if (!pre.plan->fits) throw Error("--vram " + std::to_string(p.vram_gb) + ": " + pre.plan->reason, ErrorKind::OutOfMemory);
+    p.offload_model = pre.plan->offload_model;
+    p.offload_blocks = pre.plan->offload_blocks;
+  }
   const Placement where = resolve_placement(p);
   const PipelineInputs in = load_inputs(p);
   report("checking", pre.model.label + "\n" + pre.estimate.summary(), 0, 1);
@@ -128,7 +140,7 @@ std::string run_generate_job(jobs::JobContext& ctx) {
   }
   const int64_t seed = state["seed"].get<int64_t>();
 
-  S2VPipeline pipe(locate_model_files(p.ckpt_dir), where);
+  S2VPipeline pipe(locate_model_files(p.ckpt_dir, p.components), where);
 
   try {
     // ---- encoders ----

@@ -5,6 +5,7 @@
 // resumed job continues at the next clip and yields the frames an uninterrupted run would.
 // No LibTorch in this header.
 
+#include <optional>
 #include <string>
 
 #include "core/generate/generate_params.h"
@@ -24,6 +25,7 @@ struct Preflight {
   int clips = 0;                // clips that will be rendered
   int64_t frames = 0;           // output frames (16 fps)
   MemoryEstimate estimate;
+  std::optional<MemoryPlan> plan;  // with params.vram_gb: the settings chosen for that GPU
 };
 Preflight preflight(const GenerateParams& params);
 

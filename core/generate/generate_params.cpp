@@ -65,11 +65,19 @@ void GenerateParams::validate() const {
     throw invalid("dtype '" + dtype + "' is not one of auto, float32, bfloat16, float16");
   if (device != "auto" && device != "cpu" && device.rfind("cuda", 0) != 0)
     throw invalid("device '" + device + "' is not one of auto, cpu, cuda, cuda:N");
+  if (!(vram_gb >= 0.0) || vram_gb > 100000.0)
+    throw invalid("vram must be a number of gigabytes (0: no plan)");
   (void)max_area();
 }
 
 nlohmann::json GenerateParams::to_json() const {
   return {{"ckpt_dir", ckpt_dir},
+          {"dit", components.dit},
+          {"text_encoder", components.text_encoder},
+          {"vae", components.vae},
+          {"audio_encoder", components.audio_encoder},
+          {"tokenizer", components.tokenizer},
+          {"vram_gb", vram_gb},
           {"image", image},
           {"audio", audio},
           {"audio_start_s", audio_start_s},
@@ -105,6 +113,12 @@ GenerateParams GenerateParams::from_json(const nlohmann::json& j) {
     }
   };
   get("ckpt_dir", p.ckpt_dir);
+  get("dit", p.components.dit);
+  get("text_encoder", p.components.text_encoder);
+  get("vae", p.components.vae);
+  get("audio_encoder", p.components.audio_encoder);
+  get("tokenizer", p.components.tokenizer);
+  get("vram_gb", p.vram_gb);
   get("image", p.image);
   get("audio", p.audio);
   get("audio_start_s", p.audio_start_s);

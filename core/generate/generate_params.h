@@ -16,8 +16,24 @@ inline constexpr const char* kGenerateKind = "generate";
 // The official default negative prompt of the S2V-14B config (used when negative_prompt is empty).
 const std::string& official_negative_prompt();
 
+// Files that replace one component of the model folder (s2v generate --dit/--text_encoder/--vae/
+// --audio_encoder/--tokenizer); empty = the folder's own. Each alone swaps one part.
+struct ComponentOverrides {
+  std::string dit;            // DiT: safetensors (bf16/fp16/fp8 scaled, prefixed or not), GGUF, .pth
+  std::string text_encoder;   // umT5: official names (.pth/.safetensors) or Hugging Face T5 names
+  std::string vae;            // Wan 2.1 VAE: .pth or safetensors, official names
+  std::string audio_encoder;  // wav2vec2: Hugging Face names, one file or a folder with config.json
+  std::string tokenizer;      // google/umt5-xxl folder or a spiece.model file
+  bool empty() const {
+    return dit.empty() && text_encoder.empty() && vae.empty() && audio_encoder.empty() && tokenizer.empty();
+  }
+  bool operator==(const ComponentOverrides&) const = default;
+};
+
 struct GenerateParams {
-  std::string ckpt_dir;          // --ckpt_dir: official Wan2.2-S2V-14B layout or the demo model
+  std::string ckpt_dir;          // --ckpt_dir: official Wan2.2-S2V-14B folder, a ComfyUI models/
+                                 // folder, or the demo model (docs/model-folder.md)
+  ComponentOverrides components; // --dit --text_encoder --vae --audio_encoder --tokenizer
   std::string image;             // --image: reference portrait
   std::string audio;             // --audio: driving speech / song
   double audio_start_s = 0.0;    // trim: the audio used starts here ...
@@ -35,6 +51,7 @@ struct GenerateParams {
   std::string size = "1024*704"; // --size: the pixel area W*H the output may use (aspect from portrait)
   bool offload_model = true;     // --offload_model: encoders/VAE off the GPU while the DiT runs
   bool offload_blocks = false;   // --offload_blocks: DiT blocks streamed from CPU (small GPUs)
+  double vram_gb = 0.0;          // --vram: plan offloading for a GPU of this many GB (0: as given)
   bool init_first_frame = false; // --start_from_ref: the portrait is the first frame
   std::string device = "auto";   // --device: auto | cpu | cuda | cuda:N
   std::string dtype = "auto";    // --dtype: auto (bf16 on CUDA, float32 on CPU) | float32 | bfloat16 | float16

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "models/wav2vec2/wav2vec2.h"
 #include "models/weights/checkpoint.h"
 #include "models/weights/inspect.h"
+#include "models/weights/source_views.h"
 #include "models/weights/validate.h"
 
 namespace fs = std::filesystem;
@@ -41,13 +43,6 @@ uint64_t ModelFolder::total_parameters() const {
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error("cannot read '" + p.string() + "'", ErrorKind::NotFound, p.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 weights::ExpectedTensors expected_dit(const wan::DiTConfig& c) {
   weights::ExpectedTensors e;
@@ -79,12 +74,33 @@ weights::ExpectedTensors expected_umt5(const t5::UMT5Config& c) {
   return e;
 }
 
-void sum_source(const weights::TensorSource& src, ModelComponent& comp) {
+// Fills parameters, stored bytes, packed bytes and the format line of a component.
+void describe_source(const weights::TensorSource& src, const fs::path& path, ModelComponent& comp) {
+  std::map<std::string, uint64_t> by_dtype;  // elements per stored dtype
   for (const auto& n : src.names()) {
     const auto m = src.meta(n);
-    comp.parameters += m.numel();
-    comp.stored_bytes += weights::memory_bytes(m.numel(), m.dtype);
+    const uint64_t numel = m.numel();
+    comp.parameters += numel;
+    const uint64_t bytes = weights::memory_bytes(numel, m.dtype);
+    comp.stored_bytes += bytes;
+    if (weights::is_packed_dtype(m.dtype)) {
+      comp.packed_parameters += numel;
+      comp.packed_bytes += bytes;
+    }
+    by_dtype[m.dtype] += numel;
   }
+  std::vector<std::pair<uint64_t, std::string>> order;
+  for (const auto& [d, n] : by_dtype) order.emplace_back(n, d);
+  std::sort(order.rbegin(), order.rend());
+  std::string container = weights::container_name(path);
+  std::string mix;
+  for (size_t i = 0; i < order.size() && i < 3; ++i) {
+    const double pct = comp.parameters ? 100.0 * double(order[i].first) / double(comp.parameters) : 0.0;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, order.size() == 1 ? "%s" : "%s %.0f%%", order[i].second.c_str(), pct);
+    mix += (i ? ", " : "") + std::string(buf);
+  }
+  comp.format = container + ": " + mix;
 }
 
 // Runs f, turning any exception into one problem sentence.
@@ -99,125 +115,87 @@ void collect(std::vector<std::string>& problems, F&& f) {
 
 }  // namespace
 
-ModelFiles locate_model_files(const fs::path& root) {
-  ModelFiles f;
-  f.root = root;
-  const fs::path index = root / "diffusion_pytorch_model.safetensors.index.json";
-  f.dit = fs::exists(index) ? index : root / "diffusion_pytorch_model.safetensors";
-  f.dit_config = root / "config.json";
-  for (const char* name : {"Wan2.1_VAE.pth", "Wan2.1_VAE.safetensors"})
-    if (fs::exists(root / name)) f.vae = root / name;
-  if (f.vae.empty()) f.vae = root / "Wan2.1_VAE.pth";
-  for (const char* name : {"models_t5_umt5-xxl-enc-bf16.pth", "models_t5_umt5-xxl-enc-bf16.safetensors"})
-    if (fs::exists(root / name)) f.t5 = root / name;
-  if (f.t5.empty()) f.t5 = root / "models_t5_umt5-xxl-enc-bf16.pth";
-  f.tokenizer = root / "google" / "umt5-xxl";
-  f.wav2vec2 = root / "wav2vec2-large-xlsr-53-english";
-  for (const char* name : {"model.safetensors", "pytorch_model.bin"})
-    if (fs::exists(f.wav2vec2 / name)) f.wav2vec2_weights = f.wav2vec2 / name;
-  if (f.wav2vec2_weights.empty()) f.wav2vec2_weights = f.wav2vec2 / "model.safetensors";
-  f.overrides = root / "s2v_model.json";
-  return f;
+uint64_t ModelComponent::memory_bytes(const std::string& dtype) const {
+  const uint64_t b = dtype == "float32" ? 4 : 2;
+  return (parameters - packed_parameters) * b + packed_bytes;
 }
 
-ModelConfigs read_model_configs(const ModelFiles& files) {
-  ModelConfigs c;
-  nlohmann::json overrides = nlohmann::json::object();
-  if (fs::exists(files.overrides)) {
-    try {
-      overrides = nlohmann::json::parse(read_text(files.overrides));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("'" + files.overrides.string() + "' is not valid JSON: " + e.what(), ErrorKind::Corrupt,
-                  files.overrides.string());
-    }
-    c.demo = overrides.value("demo", false);
-    c.label = overrides.value("label", std::string());
-    c.text_len = overrides.value("text_len", c.text_len);
-  }
-  try {
-    c.dit = wan::DiTConfig::from_json(nlohmann::json::parse(read_text(files.dit_config)));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("'" + files.dit_config.string() + "' is not valid JSON: " + e.what(), ErrorKind::Corrupt,
-                files.dit_config.string());
-  }
-  c.dit.validate();
-  if (overrides.contains("vae")) c.vae_json = overrides["vae"].dump();
-  if (overrides.contains("t5")) c.t5_json = overrides["t5"].dump();
-  c.wav2vec2_json = read_text(files.wav2vec2 / "config.json");
-  if (c.label.empty()) c.label = c.demo ? kDemoModelLabel : "Wan2.2-S2V (" + files.root.filename().string() + ")";
-  if (c.demo) c.label = kDemoModelLabel;  // whatever the file says, a demo is labelled as one
-  return c;
-}
-
-ModelFolder inspect_model_folder(const fs::path& root, bool deep) {
+ModelFolder inspect_model_folder(const fs::path& root, bool deep, const ComponentOverrides& overrides) {
   ModelFolder m;
   m.root = root;
-  if (!fs::is_directory(root)) {
-    m.problems.push_back("the model folder '" + root.string() + "' does not exist");
-    return m;
-  }
-  const ModelFiles files = locate_model_files(root);
+  const ModelFiles files = locate_model_files(root, overrides);
+  m.layout = files.layout;
+  m.notes = files.notes;
+  m.problems = files.problems;
+  if (root.empty() && overrides.empty()) m.problems.push_back("no model folder was given");
+  // configurations are read off the files: only when every component is there
+  bool all_there = true;
+  for (const auto* f : {&files.dit, &files.vae, &files.t5, &files.wav2vec2_weights})
+    all_there = all_there && !f->empty() && fs::exists(*f);
   ModelConfigs configs;
   bool have_configs = false;
-  collect(m.problems, [&] {
-    configs = read_model_configs(files);
-    have_configs = true;
-  });
+  if (m.problems.empty() && all_there)
+    collect(m.problems, [&] {
+      configs = read_model_configs(files);
+      have_configs = true;
+    });
   m.demo = have_configs && configs.demo;
-  m.label = have_configs ? configs.label : "unreadable model folder";
+  m.label = have_configs ? configs.label : "unusable model";
+  if (have_configs) m.dit = configs.dit;
 
-  auto check = [&](const std::string& name, const fs::path& path, auto&& expected_fn) {
-    ModelComponent comp{name, path, 0, 0};
+  auto check = [&](Component which, const fs::path& path, auto&& verify) {
+    ModelComponent comp{to_string(which), path};
+    if (path.empty()) {
+      m.components.push_back(comp);
+      return;
+    }
     if (!fs::exists(path)) {
-      m.problems.push_back("the " + name + " weights are missing: expected '" + path.string() + "'");
+      m.problems.push_back("the " + comp.name + " weights are missing: expected '" + path.string() + "'");
       m.components.push_back(comp);
       return;
     }
     collect(m.problems, [&] {
-      auto src = weights::open_checkpoint(path);
-      sum_source(*src, comp);
-      if (deep && have_configs) {
-        weights::require_valid(expected_fn(), *src, name);
-      }
+      auto src = open_component(files, which);
+      describe_source(*src, path, comp);
+      if (deep && have_configs) verify(*src);
     });
     m.components.push_back(comp);
   };
 
-  check("DiT", files.dit, [&] { return expected_dit(configs.dit); });
-  check("VAE", files.vae, [&] {
+  check(Component::DiT, files.dit, [&](const weights::TensorSource& src) {
+    weights::require_valid(expected_dit(configs.dit), src, "the S2V DiT");
+  });
+  check(Component::Vae, files.vae, [&](const weights::TensorSource& src) {
     wan::WanVae vae(configs.vae_json.empty() ? wan::WanVaeConfig{} : wan::WanVaeConfig::from_json(configs.vae_json));
-    return weights::expected_from_module(vae.module());
+    weights::require_valid(weights::expected_from_module(vae.module()), src, "the Wan 2.1 VAE");
   });
-  check("umT5", files.t5, [&] {
-    return expected_umt5(configs.t5_json.empty() ? t5::UMT5Config{} : t5::UMT5Config::from_json(configs.t5_json));
+  check(Component::TextEncoder, files.t5, [&](const weights::TensorSource& src) {
+    weights::require_valid(expected_umt5(t5::UMT5Config::from_json(configs.t5_json)), src, "the umT5 encoder");
   });
-  {
-    // wav2vec2: weight-norm spellings and the optional "wav2vec2." prefix vary between exports, so
-    // the deep check is the loader itself on a model built from the folder's config.json.
-    ModelComponent comp{"wav2vec2", files.wav2vec2_weights, 0, 0};
-    if (!fs::exists(files.wav2vec2_weights)) {
-      m.problems.push_back("the wav2vec2 weights are missing: expected '" + files.wav2vec2_weights.string() + "'");
-    } else {
-      collect(m.problems, [&] {
-        auto src = weights::open_checkpoint(files.wav2vec2_weights);
-        sum_source(*src, comp);
-        if (deep && have_configs) {
-          torch::NoGradGuard no_grad;
-          wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs.wav2vec2_json));
-          wav2vec2::load_wav2vec2(*model, state_source(*src));
-        }
-      });
-    }
-    m.components.push_back(comp);
+  // wav2vec2: weight-norm spellings and the optional "wav2vec2." prefix vary between exports, so the
+  // deep check is the loader itself on a model built from the configuration.
+  check(Component::AudioEncoder, files.wav2vec2_weights, [&](const weights::TensorSource& src) {
+    torch::NoGradGuard no_grad;
+    wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs.wav2vec2_json));
+    wav2vec2::load_wav2vec2(*model, state_source(src));
+  });
+  ModelComponent tok{"tokenizer", files.tokenizer_embedded ? files.t5 : files.tokenizer};
+  if (files.tokenizer_embedded) {
+    tok.format = "embedded in the umT5 file (spiece_model)";
+  } else {
+    const fs::path spiece = fs::is_directory(files.tokenizer) ? files.tokenizer / "spiece.model" : files.tokenizer;
+    tok.path = spiece;
+    tok.format = "sentencepiece model";
+    if (!fs::exists(spiece))
+      m.problems.push_back("the umT5 tokenizer is missing: expected '" + spiece.string() +
+                           "' (the google/umt5-xxl folder; name it with --tokenizer)");
   }
-  ModelComponent tok{"tokenizer", files.tokenizer / "spiece.model", 0, 0};
-  if (!fs::exists(tok.path)) m.problems.push_back("the umT5 tokenizer is missing: expected '" + tok.path.string() + "'");
   m.components.push_back(tok);
 
   if (have_configs && deep) {
     // cross-model consistency: what the DiT consumes must be what the encoders produce
     collect(m.problems, [&] {
-      const auto t5c = configs.t5_json.empty() ? t5::UMT5Config{} : t5::UMT5Config::from_json(configs.t5_json);
+      const auto t5c = t5::UMT5Config::from_json(configs.t5_json);
       const auto w2v = wav2vec2::Wav2Vec2Config::from_json(configs.wav2vec2_json);
       if (t5c.dim != configs.dit.text_dim)
         m.problems.push_back("the umT5 width " + std::to_string(t5c.dim) + " does not match the DiT's text_dim " +
@@ -268,16 +246,15 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
     const auto* c = model.component(name);
     return c ? c->parameters : 0;
   };
-  e.dit_weights = params_of("DiT") * b;
-  e.t5_weights = params_of("umT5") * b;
-  e.vae_weights = params_of("VAE") * 4;  // the VAE runs in float32, as the reference
+  auto memory_of = [&](const char* name, const std::string& at) -> uint64_t {
+    const auto* c = model.component(name);
+    return c ? c->memory_bytes(at) : 0;
+  };
+  e.dit_weights = memory_of("DiT", dtype);  // GGUF / FP8 tensors stay packed
+  e.t5_weights = params_of("umT5") * b;     // dequantised when loaded (it runs once per job)
+  e.vae_weights = params_of("VAE") * 4;     // the VAE runs in float32, as the reference
   e.wav2vec2_weights = params_of("wav2vec2") * 4;
-
-  wan::DiTConfig dit;
-  try {
-    dit = read_model_configs(locate_model_files(model.root)).dit;
-  } catch (const std::exception&) {
-  }
+  const wan::DiTConfig& dit = model.dit;
   wan::DiTCostInputs ci;
   ci.height = height;
   ci.width = width;
@@ -308,10 +285,53 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
   e.peak_offload_model = std::max(e.dit_weights + e.dit_activations, e.vae_weights + e.vae_activations);
   e.peak_offload_model = std::max(e.peak_offload_model, e.t5_weights);
   const uint64_t per_block = dit.num_layers > 0 ? e.dit_weights / static_cast<uint64_t>(dit.num_layers) : 0;
+  // a packed DiT dequantises one block's weights at a time into a buffer of the compute dtype
+  const auto* dit_c = model.component("DiT");
+  const uint64_t unpacked_block =
+      dit_c && dit_c->packed_parameters && dit.num_layers > 0 ? dit_c->packed_parameters / dit.num_layers * b : 0;
+  e.dit_activations += unpacked_block;
   e.peak_offload_blocks = std::max<uint64_t>({2 * per_block + e.dit_activations, e.vae_weights + e.vae_activations,
                                               e.t5_weights});
   e.tflops_per_step = cost.flop_per_step / 1e12;
   return e;
+}
+
+MemoryPlan plan_memory(const MemoryEstimate& e, double vram_gb) {
+  MemoryPlan plan;
+  const double card = vram_gb * 1e9;
+  plan.usable = static_cast<uint64_t>(std::max(0.0, card * 0.95 - 1024.0 * 1024.0 * 1024.0));
+  struct Option {
+    uint64_t peak;
+    bool model, blocks;
+    const char* settings;
+    const char* why;
+  };
+  const Option options[] = {
+      {e.peak_device, false, false, "resident", "every model stays on the GPU (fastest)"},
+      {e.peak_offload_model, true, false, "--offload_model",
+       "the encoders and the VAE leave the GPU while the DiT runs (a few seconds per clip for the swaps)"},
+      {e.peak_offload_blocks, true, true, "--offload_model --offload_blocks",
+       "the DiT's blocks are streamed from host memory every step (bound by the PCIe link)"},
+  };
+  for (const auto& o : options) {
+    if (o.peak <= plan.usable) {
+      plan.fits = true;
+      plan.offload_model = o.model;
+      plan.offload_blocks = o.blocks;
+      plan.needed = o.peak;
+      plan.settings = o.settings;
+      plan.reason = std::string(o.settings) + ": " + weights::human_bytes(o.peak) + " of the " +
+                    weights::human_bytes(plan.usable) + " usable on a " + std::to_string(static_cast<int>(vram_gb)) +
+                    " GB card; " + o.why;
+      return plan;
+    }
+  }
+  plan.needed = options[2].peak;
+  plan.settings = "none";
+  plan.reason = "does not fit a " + std::to_string(static_cast<int>(vram_gb)) + " GB card even with --offload_blocks (" +
+                weights::human_bytes(plan.needed) + " needed, " + weights::human_bytes(plan.usable) +
+                " usable): choose a smaller --size, fewer --infer_frames, or a smaller DiT file (GGUF Q8_0 / Q4_K)";
+  return plan;
 }
 
 std::string MemoryEstimate::summary() const {

@@ -5,12 +5,12 @@
 //   official Wan-AI/Wan2.2-S2V-14B: config.json + diffusion_pytorch_model*.safetensors (sharded
 //     with its .index.json, or one file), Wan2.1_VAE.pth, models_t5_umt5-xxl-enc-bf16.pth,
 //     google/umt5-xxl/ (spiece.model), wav2vec2-large-xlsr-53-english/ (config.json +
-//     model.safetensors or pytorch_model.bin);
-//   the same with single-file safetensors repackagings in place of the .pth files
-//     (Wan2.1_VAE.safetensors, models_t5_umt5-xxl-enc-bf16.safetensors);
-//   an optional s2v_model.json beside them: {"demo": true, "label": ..., "vae": {...},
-//     "t5": {...}} with the VAE/umT5 constructor arguments when they are not the official ones
-//     (the bundled demo model uses it).
+//     model.safetensors or pytorch_model.bin); single-file safetensors in place of the .pth files;
+//   a ComfyUI models/ folder (diffusion_models/, text_encoders/, vae/, audio_encoders/): each
+//     component is the file whose tensors are that network, in bf16, fp16, FP8 (scaled) or GGUF;
+//   any component replaced by a file of its own (ComponentOverrides);
+//   an optional s2v_model.json at the root: {"demo", "label", "text_len", "dit", "t5", "vae",
+//     "wav2vec2"} with configurations that differ from the official ones (the demo model uses it).
 // No LibTorch, no Qt in this header: the Generate workspace includes it.
 
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/generate/generate_params.h"
+#include "models/wan/dit_config.h"
 
 namespace s2v::generate {
 
@@ -27,15 +28,24 @@ inline constexpr const char* kDemoModelLabel = "Demo model (random weights: outp
 struct ModelComponent {
   std::string name;                // "DiT", "VAE", "umT5", "tokenizer", "wav2vec2"
   std::filesystem::path path;      // file or folder used (empty when missing)
+  std::string format;              // "safetensors: BF16", "GGUF: Q4_K 93%, F32 7%", "embedded in the umT5 file"
   uint64_t parameters = 0;         // elements over every tensor
   uint64_t stored_bytes = 0;       // bytes on disk of the tensors
+  uint64_t packed_parameters = 0;  // elements stored block-quantised (GGUF Q*) or as FP8, which the
+  uint64_t packed_bytes = 0;       //   DiT keeps packed in memory, and their bytes
+  // Bytes the weights take in memory at `dtype` ("float32" | "bfloat16" | "float16"): packed
+  // tensors at their stored size, the rest at dtype.
+  uint64_t memory_bytes(const std::string& dtype) const;
 };
 
 struct ModelFolder {
   std::filesystem::path root;
+  std::string layout;              // "official folder", "ComfyUI models folder", "component files"
   bool demo = false;               // s2v_model.json says "demo": true
   std::string label;               // kDemoModelLabel for the demo, else "Wan2.2-S2V-14B (...)"
   std::vector<ModelComponent> components;
+  wan::DiTConfig dit;              // the DiT's configuration (defaults when it could not be read)
+  std::vector<std::string> notes;     // choices made (which of several files; files skipped and why)
   std::vector<std::string> problems;  // every problem found, one sentence each; empty = usable
 
   bool ok() const { return problems.empty(); }
@@ -46,7 +56,13 @@ struct ModelFolder {
 // Looks at every file the pipeline needs: presence, safetensors/pth headers, and (deep = true)
 // every tensor name and shape against the architecture the configs imply. Never throws for a bad
 // folder: everything wrong is listed in problems.
-ModelFolder inspect_model_folder(const std::filesystem::path& root, bool deep = true);
+// overrides replace single components (GenerateParams::components).
+ModelFolder inspect_model_folder(const std::filesystem::path& root, bool deep = true,
+                                 const ComponentOverrides& overrides = {});
+
+// Memory of the first CUDA device in GB (0 when this build or machine has none): the default of
+// the Generate workspace's GPU memory field.
+double detected_gpu_memory_gb();
 
 // The bundled demo model folder: $S2V_DEMO_MODEL, else <exe>/../share/s2v-studio/demo-model,
 // else the build tree's demo-model. Empty when none exists.
@@ -69,5 +85,19 @@ struct MemoryEstimate {
 // dtype: "float32" | "bfloat16" | "float16"; clips from the audio length (or params.num_clip).
 MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& params,
                                int height, int width, int clips, const std::string& dtype);
+
+// The cheapest settings that fit a GPU of `vram_gb` (s2v generate --vram): everything resident,
+// else --offload_model (encoders and VAE off the GPU while the DiT runs), else --offload_blocks
+// (DiT blocks streamed from host memory each step, bound by the PCIe link). Usable memory is the
+// card's less 1 GiB for the CUDA context and kernels and 5% for allocator fragmentation.
+struct MemoryPlan {
+  bool fits = false;
+  bool offload_model = false, offload_blocks = false;
+  uint64_t needed = 0;   // peak bytes with the chosen settings (the smallest peak when nothing fits)
+  uint64_t usable = 0;   // bytes the plan may use
+  std::string settings;  // "resident", "--offload_model", "--offload_model --offload_blocks"
+  std::string reason;    // one sentence: what was chosen and why, or what would fit
+};
+MemoryPlan plan_memory(const MemoryEstimate& estimate, double vram_gb);
 
 }  // namespace s2v::generate

@@ -1,9 +1,17 @@
 // The stages of WanS2V.generate (wan/speech2video.py) on LibTorch models; see pipeline.h.
 #include "core/generate/pipeline.h"
+#include "core/generate/model_folder.h"
+
+#include <unistd.h>
+
+#include <fstream>
 
 #include <mutex>
 
 #include <ATen/CPUGeneratorImpl.h>
+#if __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAContext.h>)
+#include <ATen/cuda/CUDAContext.h>
+#endif
 #include <torch/torch.h>
 
 #include "core/media/probe.h"
@@ -16,6 +24,7 @@
 #include "models/t5/text_encoder.h"
 #include "models/t5/tokenizer.h"
 #include "models/t5/umt5.h"
+#include "models/t5/umt5_names.h"
 #include "models/wan/dit_s2v.h"
 #include "models/wan/vae.h"
 #include "models/wav2vec2/audio_bucket.h"
@@ -26,6 +35,13 @@
 namespace fs = std::filesystem;
 
 namespace s2v::generate {
+
+double detected_gpu_memory_gb() {
+#if __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAContext.h>)
+  if (torch::cuda::is_available()) return static_cast<double>(at::cuda::getDeviceProperties(0)->totalGlobalMem) / 1e9;
+#endif
+  return 0.0;
+}
 
 Placement resolve_placement(const GenerateParams& p) {
   Placement w;
@@ -121,7 +137,7 @@ EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int
   // as AudioEncoder.extract_audio_feat(return_all_layers=True) + get_audio_embed_bucket_fps
   wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs_.wav2vec2_json));
   {
-    auto src = weights::open_checkpoint(files_.wav2vec2_weights);
+    auto src = open_component(files_, Component::AudioEncoder);
     wav2vec2::load_wav2vec2(*model, state_source(*src));
   }
   model->to(where_.device);
@@ -157,15 +173,38 @@ std::pair<torch::Tensor, torch::Tensor> S2VPipeline::encode_prompts(const std::s
   const auto cfg = configs_.t5_json.empty() ? t5::UMT5Config{} : t5::UMT5Config::from_json(configs_.t5_json);
   auto model = std::make_shared<t5::UMT5EncoderImpl>(cfg, where_.dtype);
   {
-    auto src = weights::open_checkpoint(files_.t5);
+    auto src = open_component(files_, Component::TextEncoder);
     t5::load_umt5(*model, state_source(*src));
   }
   model->to(where_.device);
-  t5::TextEncoder encoder(model, t5::Tokenizer(files_.tokenizer, configs_.text_len), kp.model_id);
+  t5::TextEncoder encoder(model, make_tokenizer(), kp.model_id);
   auto both = encoder.encode(std::vector<std::string>{prompt, negative});
   prompt_cache().insert(kp, both[0].to(torch::kCPU));
   prompt_cache().insert(kn, both[1].to(torch::kCPU));
   return {both[0], both[1]};  // the umT5 model is freed here
+}
+
+t5::Tokenizer S2VPipeline::make_tokenizer() const {
+  if (!files_.tokenizer_embedded) return t5::Tokenizer(files_.tokenizer, configs_.text_len);
+  // ComfyUI's umT5 files carry the sentencepiece model as a uint8 tensor: sentencepiece reads
+  // models from files, so it is written to a private temporary file, loaded, and removed.
+  auto bytes = weights::open_checkpoint(files_.t5)->tensor(t5::kEmbeddedTokenizer).contiguous();
+  const fs::path tmp = fs::temp_directory_path() /
+                       ("s2v-spiece-" + std::to_string(::getpid()) + "-" + std::to_string(bytes.numel()) + ".model");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data_ptr()), static_cast<std::streamsize>(bytes.numel()));
+    if (!out) throw Error("cannot write the embedded tokenizer of '" + files_.t5.string() + "' to '" + tmp.string() + "'",
+                          ErrorKind::Io, tmp.string());
+  }
+  struct Remove {
+    fs::path p;
+    ~Remove() {
+      std::error_code ec;
+      fs::remove(p, ec);
+    }
+  } remove{tmp};
+  return t5::Tokenizer(tmp, configs_.text_len);
 }
 
 namespace {
@@ -181,7 +220,7 @@ ClipState S2VPipeline::initial_state(const PipelineInputs& in, bool init_first_f
   if (!m_->vae) {
     m_->vae = std::make_unique<wan::WanVae>(configs_.vae_json.empty() ? wan::WanVaeConfig{}
                                                                        : wan::WanVaeConfig::from_json(configs_.vae_json));
-    auto src = weights::open_checkpoint(files_.vae);
+    auto src = open_component(files_, Component::Vae);
     m_->vae->load(all_tensors(*src), "", src->describe());
     m_->vae->to(where_.device, torch::kFloat32);
   }
@@ -234,22 +273,24 @@ void S2VPipeline::load_dit() {
   if (m_->dit) return;
   torch::NoGradGuard no_grad;
   {
-    // every parameter is loaded next (load_module refuses a checkpoint that lacks one): skip the
-    // random init, minutes of serial CPU draws for the 14B model
-    wan::SkipInitGuard skip_init;
-    m_->dit = wan::WanModelS2V(configs_.dit, where_.dtype);
+    // GGUF / FP8 block weights stay packed on the device and are dequantised a block at a time
+    auto src = open_component(files_, Component::DiT);
+    {
+      // every parameter is loaded next (load_dit_weights refuses a checkpoint that lacks one): skip
+      // the random init, minutes of serial CPU draws for the 14B model
+      wan::SkipInitGuard skip_init;
+      m_->dit = wan::WanModelS2V(configs_.dit, where_.dtype, wan::keep_packed(*src));
+    }
+    wan::load_dit_weights(*m_->dit, *src, where_.device, /*stream_packed=*/where_.offload_blocks);
   }
-  {
-    auto src = weights::open_checkpoint(files_.dit);
-    weights::load_module(*m_->dit, *src, "the S2V DiT");
-  }
-  if (where_.offload_blocks) {
+  if (where_.offload_blocks && !m_->dit->packed) {
     // everything but the 40 blocks on the device; blocks are streamed in forward()
     for (auto& child : m_->dit->named_children())
       if (child.key() != "blocks") child.value()->to(where_.device);
     m_->dit->freqs = m_->dit->freqs.to(where_.device);
     m_->dit->options.stream_blocks = true;
   } else {
+    // a packed DiT streams its packed bytes itself (PackedWeights); the rest is small
     m_->dit->to(where_.device);
   }
 }

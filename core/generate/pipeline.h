@@ -16,6 +16,7 @@
 #include "core/generate/model_files.h"
 #include "core/media/audio.h"
 #include "core/media/video_reader.h"
+#include "models/t5/tokenizer.h"
 
 namespace s2v::generate {
 
@@ -100,6 +101,7 @@ class S2VPipeline {
   void release();  // frees every model
 
  private:
+  t5::Tokenizer make_tokenizer() const;
   struct Models;
   ModelFiles files_;
   ModelConfigs configs_;
