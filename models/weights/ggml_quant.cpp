@@ -49,8 +49,10 @@ torch::Tensor half_at(const torch::Tensor& raw, int64_t off) {
 // [B, n] uint8: bytes [off, off + n) of each block.
 torch::Tensor bytes_at(const torch::Tensor& raw, int64_t off, int64_t n) { return raw.slice(1, off, off + n); }
 
-torch::Tensor u8(std::vector<uint8_t> v, const torch::Device& dev) {
-  return torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kUInt8).clone().to(dev);
+// The shift amounts 0, stride, 2*stride, ... (n of them) as uint8 on dev, made there (no copy
+// from the host).
+torch::Tensor shifts(int64_t n, int64_t stride, const torch::Device& dev) {
+  return torch::arange(0, n * stride, stride, torch::TensorOptions().dtype(torch::kUInt8).device(dev));
 }
 
 // Low nibbles then high nibbles of qs along dim: byte j holds value j (low) and j + 16 (high).
@@ -91,7 +93,7 @@ void q4_1(const torch::Tensor& raw, torch::Tensor& dst) {
 // qh_off) as its bit 4.
 torch::Tensor five_bit(const torch::Tensor& raw, int64_t qh_off) {
   const int64_t B = raw.size(0);
-  auto bits = u8({0, 1, 2, 3, 4, 5, 6, 7}, raw.device());
+  auto bits = shifts(8, 1, raw.device());
   auto hb = (shr(bytes_at(raw, qh_off, 4).unsqueeze(2), bits) & 1).reshape({B, 32});  // bit j: byte j/8
   return nibbles(bytes_at(raw, qh_off + 4, 16), 1) | shl(hb, 4);
 }
@@ -112,8 +114,7 @@ void q5_1(const torch::Tensor& raw, torch::Tensor& dst) {
 // uint8, indexed [B, scale, value within the scale].
 torch::Tensor two_bit(const torch::Tensor& qs) {
   const int64_t B = qs.size(0);
-  auto shifts = u8({0, 2, 4, 6}, qs.device()).view({1, 1, 4, 1});
-  return (shr(qs.reshape({B, 2, 1, 32}), shifts) & 3).reshape({B, 16, 16});
+  return (shr(qs.reshape({B, 2, 1, 32}), shifts(4, 2, qs.device()).view({1, 1, 4, 1})) & 3).reshape({B, 16, 16});
 }
 
 // Q2_K (scales[16], qs[64], d, dmin): y = (d * sc) * q - (dmin * m)
@@ -136,11 +137,10 @@ void q3_k(const torch::Tensor& raw, torch::Tensor& dst) {
   // 6-bit scale i: low 4 bits from scales[i] (i < 8) or scales[i-8] >> 4; high 2 bits are
   // (scales[8 + i%4] >> 2*(i/4)) & 3.
   auto low = torch::cat({s_lo & 15, shr(s_lo, 4)}, 1);  // [B, 16]
-  auto shifts = u8({0, 2, 4, 6}, dev).view({1, 4, 1});
-  auto high = (shr(s.slice(1, 8, 12).unsqueeze(1), shifts) & 3).reshape({B, 16});
+  auto high = (shr(s.slice(1, 8, 12).unsqueeze(1), shifts(4, 2, dev).view({1, 4, 1})) & 3).reshape({B, 16});
   auto dl = torch::mul(half_at(raw, 108), f32(low | shl(high, 4)) - 32).unsqueeze(2);  // [B, 16, 1]
   // The hmask bit of step k (half * 4 + shift step) is bit k of hmask[l] for the same 32 l.
-  auto steps = u8({0, 1, 2, 3, 4, 5, 6, 7}, dev).view({1, 2, 4, 1});
+  auto steps = shifts(8, 1, dev).view({1, 2, 4, 1});
   auto hbit = (shr(bytes_at(raw, 0, 32).reshape({B, 1, 1, 32}), steps) & 1).reshape({B, 16, 16});
   // q | hbit << 2 minus 4 is q - 4 without the bit and q with it.
   auto q = f32(two_bit(bytes_at(raw, 32, 64)) | shl(hbit, 2)) - 4;
@@ -166,7 +166,7 @@ void q45_k(const torch::Tensor& raw, torch::Tensor& dst, bool five) {
   auto m1 = torch::mul(half_at(raw, 2), f32(mn)).unsqueeze(2);
   auto q = nibbles(bytes_at(raw, five ? 48 : 16, 128).reshape({B, 4, 1, 32}), 2).reshape({B, 8, 32});
   if (five) {
-    auto bits = u8({0, 1, 2, 3, 4, 5, 6, 7}, raw.device()).view({1, 8, 1});
+    auto bits = shifts(8, 1, raw.device()).view({1, 8, 1});
     q = q | shl(shr(bytes_at(raw, 16, 32).reshape({B, 1, 32}), bits) & 1, 4);
   }
   auto y = torch::mul(d1, f32(q));
@@ -181,9 +181,9 @@ void q6_k(const torch::Tensor& raw, torch::Tensor& dst) {
   const int64_t B = raw.size(0);
   const auto dev = raw.device();
   auto ql = bytes_at(raw, 0, 128).reshape({B, 2, 1, 2, 32});  // [half, nibble, k % 2, l]
-  auto lo = (shr(ql, u8({0, 4}, dev).view({1, 1, 2, 1, 1})) & 15).reshape({B, 2, 4, 32});
+  auto lo = (shr(ql, shifts(2, 4, dev).view({1, 1, 2, 1, 1})) & 15).reshape({B, 2, 4, 32});
   auto qh = bytes_at(raw, 128, 64).reshape({B, 2, 1, 32});
-  auto hi = shr(qh, u8({0, 2, 4, 6}, dev).view({1, 1, 4, 1})) & 3;
+  auto hi = shr(qh, shifts(4, 2, dev).view({1, 1, 4, 1})) & 3;
   auto q = (f32(lo | shl(hi, 4)) - 32).reshape({B, 16, 16});
   auto ds = torch::mul(half_at(raw, 208), f32(bytes_at(raw, 192, 16).view(torch::kInt8))).unsqueeze(2);
   auto out = dst.view({B, 16, 16});
