@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -110,11 +111,20 @@ std::string run_generate_job(jobs::JobContext& ctx) {
   nlohmann::json state = ctx.state();
   if (!state.is_object()) state = nlohmann::json::object();
 
+  // Crash tests (tests/core/generate/test_resume.cpp): S2V_HOLD_AT_STAGE=<stage> keeps the job
+  // at that stage for up to a minute (still cancellable) right after reporting it, so that a test
+  // can kill -9 the process at a known moment.
+  const char* hold_env = std::getenv("S2V_HOLD_AT_STAGE");
+  const std::string hold = hold_env ? hold_env : "";
   auto report = [&](const std::string& stage, const std::string& message, double done, double total) {
     jobs::Progress pr;
     pr.stage = stage;
     pr.message = message;
     ctx.report(pr, done, total);
+    for (int i = 0; !hold.empty() && stage == hold && i < 600; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ctx.check_cancelled();
+    }
   };
 
   // ---- checks before any heavy work ----

@@ -132,7 +132,8 @@ void S2VPipeline::release() {
   m_ = std::make_unique<Models>();
 }
 
-EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int infer_frames) {
+EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int infer_frames,
+                                            torch::Tensor* hidden_50hz) {
   torch::NoGradGuard no_grad;
   // as AudioEncoder.extract_audio_feat(return_all_layers=True) + get_audio_embed_bucket_fps
   wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs_.wav2vec2_json));
@@ -145,6 +146,7 @@ EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int
                                {static_cast<int64_t>(audio.samples.size())}, torch::kFloat32)
                   .to(where_.device);
   auto hidden = model->hidden_states(wave);  // [layers + 1, F50, D]
+  if (hidden_50hz) *hidden_50hz = hidden;
   auto enc = wav2vec2::encode_audio(hidden, static_cast<int64_t>(kOutputFps), infer_frames, 0);
   EncodedAudioClips out;
   out.embed = enc.audio_embed.to(where_.device, where_.dtype);
@@ -295,18 +297,10 @@ void S2VPipeline::load_dit() {
   }
 }
 
-torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& state,
-                                   const std::function<void(int)>& on_step,
-                                   const std::function<void()>& between_branches) {
-  torch::NoGradGuard no_grad;
-  if (!m_->dit) load_dit();
-  if (where_.offload_model && m_->vae) m_->vae->to(torch::kCPU, torch::kFloat32);
-  if (where_.offload_model && !where_.offload_blocks) m_->dit->to(where_.device);
-
+torch::Tensor S2VPipeline::clip_noise(const ClipRequest& req) const {
   const int64_t lat_motion = (kMotionFrames + 3) / 4;
   const int64_t lat_target = (req.infer_frames + 3 + kMotionFrames) / 4 - lat_motion;
   const int64_t h = ref_latents_.size(3), w = ref_latents_.size(4);
-  torch::Tensor latents;
   if (where_.device_noise) {
     // as speech2video.py on a GPU: torch.randn(16, T, h, w, dtype=param_dtype, device=cuda,
     // generator=torch.Generator(cuda).manual_seed(seed + r)), the numbers the official code draws on
@@ -316,16 +310,26 @@ torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& stat
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_current_seed(static_cast<uint64_t>(req.seed));
     }
-    latents = torch::randn({16, lat_target, h, w}, gen, torch::TensorOptions().dtype(where_.dtype).device(where_.device))
-                  .to(torch::kFloat32)
-                  .unsqueeze(0);
-  } else {
-    // noise from a CPU generator seeded with seed + r, so a clip's noise is the same on any device
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(req.seed));
-    latents = torch::randn({1, 16, lat_target, h, w}, gen, torch::TensorOptions().dtype(torch::kFloat32))
-                  .to(where_.device);
+    return torch::randn({16, lat_target, h, w}, gen, torch::TensorOptions().dtype(where_.dtype).device(where_.device))
+        .to(torch::kFloat32)
+        .unsqueeze(0);
   }
+  // noise from a CPU generator seeded with seed + r, so a clip's noise is the same on any device
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(req.seed));
+  return torch::randn({1, 16, lat_target, h, w}, gen, torch::TensorOptions().dtype(torch::kFloat32))
+      .to(where_.device);
+}
 
+torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& state,
+                                   const std::function<void(int)>& on_step,
+                                   const std::function<void()>& between_branches) {
+  torch::NoGradGuard no_grad;
+  if (!m_->dit) load_dit();
+  if (where_.offload_model && m_->vae) m_->vae->to(torch::kCPU, torch::kFloat32);
+  if (where_.offload_model && !where_.offload_blocks) m_->dit->to(where_.device);
+
+  const int64_t lat_motion = (kMotionFrames + 3) / 4;
+  auto latents = clip_noise(req);
   auto scheduler = sampling::make_scheduler(sampling::parse_solver(req.solver));
   scheduler->set_timesteps(req.steps, req.shift);
 
@@ -348,12 +352,15 @@ torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& stat
     cond.x = latents[0];
     cond.t = torch::tensor({t}, torch::TensorOptions().dtype(torch::kInt64).device(where_.device));
     auto pred = m_->dit->forward(cond);
+    torch::Tensor pred_uncond;
     if (cfg) {
       between_branches();
       uncond.x = cond.x;
       uncond.t = cond.t;
-      pred = sampling::cfg_combine(pred, m_->dit->forward(uncond), req.guide_scale);
+      pred_uncond = m_->dit->forward(uncond);
     }
+    if (req.on_model_output) req.on_model_output(StepTrace{i, t, latents, pred, pred_uncond});
+    if (cfg) pred = sampling::cfg_combine(pred, pred_uncond, req.guide_scale);
     latents = scheduler->step(pred.unsqueeze(0), t, latents);
     on_step(++i);
   }

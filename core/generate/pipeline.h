@@ -55,6 +55,15 @@ struct ClipState {
   torch::Tensor last_frames;     // [1, 3, 73, H, W] float32: the motion video (videos_last_frames)
 };
 
+// What one denoising step saw and produced, for tests and debugging: the latent fed to the DiT
+// [1, 16, T, h, w] (at step 0 the clip's noise), the timestep, and the conditional and
+// unconditional predictions [16, T, h, w] (uncond undefined without CFG).
+struct StepTrace {
+  int step = 0;
+  int64_t timestep = 0;
+  torch::Tensor latent, cond, uncond;
+};
+
 struct ClipRequest {
   int index = 0;
   int64_t seed = 0;
@@ -65,6 +74,7 @@ struct ClipRequest {
   bool drop_motion = false;  // drop_first_motion and r == 0
   bool use_pose = false;
   torch::Tensor context, context_null, audio, pose;
+  std::function<void(const StepTrace&)> on_model_output;  // optional, called before each step's update
 };
 
 class S2VPipeline {
@@ -75,13 +85,20 @@ class S2VPipeline {
   const ModelConfigs& configs() const { return configs_; }
   const Placement& placement() const { return where_; }
 
-  // wav2vec2 (loaded, run, freed) -> bucketed features and the clip count.
-  EncodedAudioClips encode_audio(const media::AudioBuffer& audio, int infer_frames);
+  // wav2vec2 (loaded, run, freed) -> bucketed features and the clip count. hidden_50hz, when
+  // given, receives the hidden states of every layer [layers + 1, F50, C] (tests).
+  EncodedAudioClips encode_audio(const media::AudioBuffer& audio, int infer_frames,
+                                 torch::Tensor* hidden_50hz = nullptr);
   // umT5 (loaded, run, freed) -> [L, dim] contexts for the prompt and the negative prompt.
   std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::string& prompt, const std::string& negative);
   // VAE: the reference latent and the motion latents of an all-zero (or portrait-ended) motion video.
   ClipState initial_state(const PipelineInputs& in, bool init_first_frame);
   const torch::Tensor& ref_latents() const { return ref_latents_; }
+  // Replaces the reference latent [1, 16, 1, h, w] (tests feed a reference implementation's).
+  void set_ref_latents(const torch::Tensor& latents) { ref_latents_ = latents; }
+  // The initial noise of a clip, [1, 16, T, h, w] float32 on the device: torch.randn from a CPU
+  // generator seeded with req.seed, as speech2video.py draws it (same values on any device).
+  torch::Tensor clip_noise(const ClipRequest& req) const;
   // as load_pose_cond: per-clip pose latents [16, F/4, h, w]; without a pose video one zero latent.
   std::vector<torch::Tensor> pose_latents(const std::string& pose_video, int clips, int infer_frames, int height,
                                           int width);

@@ -4,10 +4,11 @@
 // uses the Hugging Face T5 tokenizer: clean the text, encode, append EOS, truncate to text_len
 // (EOS kept), pad with the pad id to text_len, and return the attention mask.
 //
-// Text cleaning differs from the reference in one documented way: ftfy (which repairs mojibake)
-// is not available, so basic_clean here is: HTML-unescape twice (named entities of the common
-// set, decimal and hex character references), strip; then whitespace_clean collapses every run
-// of Unicode whitespace to one space and strips. Valid UTF-8 text is otherwise left unchanged.
+// Text cleaning follows basic_clean / whitespace_clean of tokenizers.py: ftfy.fix_text (our own
+// fix_text below, for the cases prompts contain), HTML-unescape twice (the common named
+// entities, decimal and hex character references), strip; then every run of Unicode whitespace
+// becomes one space. tests/data/text_clean/ftfy_cases.json holds the (input, ftfy output) table
+// it is checked against.
 // No LibTorch here: ids are plain vectors (the UI may include this header).
 //
 // libsentencepiece is reached through a small loadable module (s2v_sentencepiece, see
@@ -23,7 +24,14 @@
 
 namespace s2v::t5 {
 
-// as basic_clean without ftfy: HTML unescape (twice) + strip
+// as ftfy.fix_text with its default configuration, for what prompts contain: HTML entities
+// (not in a line holding a literal '<'), UTF-8 mojibake read as windows-1252 / latin-1 (also
+// twice over), C1 controls, Latin ligatures, fullwidth and halfwidth forms, curly quotes, line
+// breaks, terminal escapes and control characters. Not done: NFC composition (the tokenizer's
+// nmt_nfkc normalisation composes before it makes ids) and ftfy's rarer mojibake (other code
+// pages, lost 0xA0 bytes, '?'-damaged sequences).
+std::string fix_text(const std::string& text);
+// as basic_clean: fix_text, HTML unescape (twice), strip
 std::string basic_clean(const std::string& text);
 // as whitespace_clean: runs of whitespace -> ' ', then strip
 std::string whitespace_clean(const std::string& text);

@@ -10,6 +10,7 @@
 #include "common/parity.h"
 #include "models/base/error.h"
 #include "models/wan/dit_config.h"
+#include "models/wan/audio_encoder.h"
 #include "models/wan/dit_s2v.h"
 #include "models/wan/frame_pack.h"
 #include "models/wan/rope.h"
@@ -59,13 +60,16 @@ class TestDiTS2V : public QObject {
   Q_OBJECT
 
  private slots:
-  void initTestCase() {
-    torch::manual_seed(0);
-    if (dit_vectors().empty()) QSKIP("no dit_s2v_*.safetensors in the parity folder");
+  void initTestCase() { torch::manual_seed(0); }
+
+  void parityFilesExist() {
+    S2V_REQUIRE_DATA(dit_vectors(), "dit_s2v_*.safetensors in " + test::parity_dir().string());
+    S2V_REQUIRE_DATA(test::parity_files("s2v_part_"), "s2v_part_*.safetensors in " + test::parity_dir().string());
   }
 
   // Every dit_s2v_* vector: the whole forward and each named intermediate within 1e-5.
   void forwardMatchesOfficial() {
+    S2V_REQUIRE_DATA(dit_vectors(), "dit_s2v_*.safetensors");
     for (const auto& path : dit_vectors()) {
       auto f = weights::SafetensorsFile::open(path);
       const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
@@ -113,6 +117,112 @@ class TestDiTS2V : public QObject {
     }
   }
 
+  // Every s2v_part_* vector (one sub-module alone, see the parity README), chosen by the name
+  // after the prefix, with its configuration and call from the metadata. Bars: float64
+  // computations (RoPE factors, the sinusoidal embedding) to 1e-12 absolute, since their arguments
+  // are at most ~1000 rad and a handful of float64 operations round them by ~1e-13 on any CPU;
+  // float32 networks to the README's 1e-5 relative (their own rounding is ~1e-7). A part this
+  // suite does not know fails with its name.
+  void partsMatchOfficial() {
+    const auto files = test::parity_files("s2v_part_");
+    S2V_REQUIRE_DATA(files, "s2v_part_*.safetensors");
+    torch::NoGradGuard no_grad;
+    for (const auto& path : files) {
+      auto f = weights::SafetensorsFile::open(path);
+      const std::string name = path.stem().string();
+      const std::string part = name.substr(std::string("s2v_part_").size());
+      std::set<std::string> checked;
+      bool ok = true;
+      auto compare = [&](const std::string& key, const torch::Tensor& ours, double bar, bool absolute = false) {
+        const auto ref = f.tensor(key);
+        const double err = absolute ? test::max_abs_error(ours, ref) : test::rel_error(ours, ref);
+        checked.insert(key);
+        qInfo("%s %s: %s error %.3g (bar %.0e)", name.c_str(), key.c_str(), absolute ? "max abs" : "relative", err, bar);
+        if (!(err <= bar)) {
+          ok = false;
+          qWarning("%s %s: error %.3g above %.0e", name.c_str(), key.c_str(), err, bar);
+        }
+      };
+      if (part.rfind("rope_precompute", 0) == 0) {
+        const auto call = test::metadata_json(f, "call");
+        QVERIFY2(call.is_object() && call.contains("x_shape"), (name + ": no call.x_shape in the metadata").c_str());
+        const auto x_shape = call.at("x_shape").get<std::vector<int64_t>>();
+        const int64_t heads = x_shape.at(2), head_dim = x_shape.at(3);
+        const auto g = f.tensor("in.grid_sizes");  // [G, 3, 3]: start, end, range per segment
+        std::vector<RopeGrid> grids;
+        for (int64_t i = 0; i < g.size(0); ++i) {
+          RopeGrid r;
+          for (int k = 0; k < 3; ++k) {
+            r.start[k] = g[i][0][k].item<int64_t>();
+            r.end[k] = g[i][1][k].item<int64_t>();
+            r.range[k] = g[i][2][k].item<int64_t>();
+          }
+          grids.push_back(r);
+        }
+        const auto table = rope_freqs(head_dim);
+        const auto ref_table = f.tensor("out.freqs_table");
+        compare("out.freqs_table", torch::view_as_real(table.narrow(0, 0, ref_table.size(0)).contiguous()), 1e-12, true);
+        compare("out.freqs", rope_as_stored(rope_precompute(grids, table), heads).unsqueeze(0), 1e-12, true);
+      } else if (part == "sinusoidal_embedding_1d") {
+        const auto pos = f.tensor("in.position");
+        for (const auto& key : f.names()) {
+          if (key.rfind("out.dim", 0) != 0) continue;
+          const int64_t dim = std::stoll(key.substr(7));
+          compare(key, sinusoidal_embedding_1d(dim, pos), 1e-12, true);
+        }
+      } else if (part == "audio_encoder") {
+        const auto c = test::metadata_json(f, "config");
+        CausalAudioEncoder enc(c.at("dim").get<int64_t>(), c.at("num_layers").get<int64_t>(),
+                               c.at("out_dim").get<int64_t>(), c.at("num_token").get<int64_t>(),
+                               c.at("need_global").get<bool>());
+        load_state(*enc, f, "model.");
+        const auto out = enc->forward(f.tensor("in.features"));
+        compare("out.global", out.global, kBar);
+        compare("out.local", out.local, kBar);
+      } else if (part == "framepack") {
+        const auto c = test::metadata_json(f, "config");
+        FramePackMotioner fp(c.at("inner_dim").get<int64_t>(), c.at("num_heads").get<int64_t>(),
+                             c.at("zip_frame_buckets").get<std::vector<int64_t>>(), c.at("drop_mode").get<std::string>());
+        load_state(*fp, f, "model.");
+        const auto call = test::metadata_json(f, "call");
+        QVERIFY2(call.is_object() && !call.empty(), (name + ": no call entries in the metadata").c_str());
+        for (const auto& [out, how] : call.items()) {
+          const auto r = fp->forward(f.tensor(how.at("input").get<std::string>()), how.at("add_last_motion").get<int64_t>());
+          compare(out + ".tokens", r.tokens, kBar);
+          const auto ref_rope = f.tensor(out + ".rope");  // [1, Lm, n, c, 2]
+          compare(out + ".rope", rope_as_stored(r.rope, ref_rope.size(2)).unsqueeze(0), 1e-12, true);
+        }
+      } else if (part == "block") {
+        const auto c = test::metadata_json(f, "config");
+        DiTConfig config;
+        config.dim = c.at("dim");
+        config.ffn_dim = c.at("ffn_dim");
+        config.num_heads = c.at("num_heads");
+        config.qk_norm = c.at("qk_norm");
+        config.cross_attn_norm = c.at("cross_attn_norm");
+        config.eps = c.at("eps");
+        WanS2VAttentionBlock block(config);
+        load_state(*block, f, "model.");
+        const auto x = f.tensor("in.x");
+        QCOMPARE(f.tensor("in.seq_lens").item<int64_t>(), x.size(1));  // self-attention over every token
+        // in.freqs: [1, L, n, c, 2] float64, the same factors for every head
+        const auto factors = torch::view_as_complex(f.tensor("in.freqs")[0].select(1, 0).contiguous());
+        DiTOptions options;
+        options.attention.backend = AttentionBackend::Math;
+        const auto y = block->forward(x, f.tensor("in.e0"), f.tensor("in.seg_idx").item<int64_t>(),
+                                      rope_table(factors, torch::kFloat64, torch::kCPU), f.tensor("in.context"), options);
+        compare("out.x", y, kBar);
+      } else {
+        QFAIL((name + ": unknown sub-module '" + part + "' (this suite checks rope_precompute*, "
+               "sinusoidal_embedding_1d, audio_encoder, framepack, block)").c_str());
+      }
+      for (const auto& key : f.names())
+        if (key.rfind("out.", 0) == 0)
+          QVERIFY2(checked.count(key), (name + ": " + key + " is not checked").c_str());
+      QVERIFY2(ok, (name + ": see the warnings above").c_str());
+    }
+  }
+
   // Dropping the motion frames must change nothing but remove the motion tokens: the output with
   // zeroed motion latents and drop_motion_frames equals the output with other motion latents.
   void dropMotionIgnoresMotionLatents() {
@@ -146,7 +256,8 @@ class TestDiTS2V : public QObject {
   // expected_parameters() of the real config equals the 14B checkpoint manifest, name by name.
   void expectedParametersMatch14BManifest() {
     const auto path = test::parity_dir() / "dit_s2v_14b_manifest.json";
-    if (!std::filesystem::exists(path)) QSKIP("no dit_s2v_14b_manifest.json");
+    const std::vector<std::filesystem::path> found = std::filesystem::exists(path) ? std::vector<std::filesystem::path>{path} : std::vector<std::filesystem::path>{};
+    S2V_REQUIRE_DATA(found, "dit_s2v_14b_manifest.json in " + test::parity_dir().string());
     std::ifstream in(path);
     const auto manifest = nlohmann::json::parse(in);
     std::map<std::string, std::vector<int64_t>> found;

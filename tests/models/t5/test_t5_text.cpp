@@ -3,7 +3,10 @@
 // cleaning, and the text encoder's prompt cache.
 #include <QtTest>
 
+#include <filesystem>
 #include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include <torch/torch.h>
 
@@ -47,7 +50,49 @@ class T5Text : public QObject {
     QCOMPARE(t5::clean_prompt("x&#65;&#x42;&lt;y&gt;"), std::string("xAB<y>"));
     QCOMPARE(t5::clean_prompt("\xC2\xA0wide\xE3\x80\x80space\xE2\x80\x83"), std::string("wide space"));
     QCOMPARE(t5::clean_prompt("\xE4\xBA\xBA\xE7\x89\xA9 keeps UTF-8"), std::string("\xE4\xBA\xBA\xE7\x89\xA9 keeps UTF-8"));
-    QCOMPARE(t5::clean_prompt("AT&T & co; 5 &lt 6"), std::string("AT&T & co; 5 &lt 6"));
+    // html.unescape reads the legacy names without ';' (Python: 'AT&T & co; 5 < 6')
+    QCOMPARE(t5::clean_prompt("AT&T & co; 5 &lt 6"), std::string("AT&T & co; 5 < 6"));
+  }
+
+  // Every row of tests/data/text_clean/ftfy_cases.json (made by running ftfy and the official
+  // basic_clean / whitespace_clean, see its README): our fix_text gives ftfy's text and
+  // clean_prompt the official cleaned prompt.
+  void cleansLikeFtfyAndTheOfficialTokenizer() {
+    const auto path = std::filesystem::path(S2V_SOURCE_DIR) / "tests" / "data" / "text_clean" / "ftfy_cases.json";
+    std::ifstream in(path);
+    QVERIFY2(in.good(), path.c_str());
+    const auto table = nlohmann::json::parse(in);
+    const auto& cases = table.at("cases");
+    QVERIFY(cases.size() >= 20);
+    int failures = 0;
+    for (const auto& c : cases) {
+      const auto input = c.at("input").get<std::string>();
+      const auto fixed = t5::fix_text(input), cleaned = t5::clean_prompt(input);
+      const bool ok = fixed == c.at("fix_text").get<std::string>() && cleaned == c.at("clean").get<std::string>();
+      if (!ok) {
+        ++failures;
+        qWarning("%s:\n  fix_text ours '%s'\n  ftfy          '%s'\n  clean ours    '%s'\n  official      '%s'",
+                 c.at("name").get<std::string>().c_str(), fixed.c_str(), c.at("fix_text").get<std::string>().c_str(),
+                 cleaned.c_str(), c.at("clean").get<std::string>().c_str());
+      }
+    }
+    qInfo("%d of %zu cleaning cases as ftfy + the official basic_clean / whitespace_clean", int(cases.size()) - failures,
+          cases.size());
+    QCOMPARE(failures, 0);
+  }
+
+  // The official negative prompt is Chinese with fullwidth commas: ftfy makes them ',' before
+  // the tokenizer sees them, and the ids are those of the cleaned text.
+  void officialNegativePromptTokenisesAsCleaned() {
+    const std::string neg =
+        "\xe7\x94\xbb\xe9\x9d\xa2\xe6\xa8\xa1\xe7\xb3\x8a\xef\xbc\x8c\xe6\x9c\x80\xe5\xb7\xae";  // 画面模糊，最差
+    const std::string cleaned = t5::clean_prompt(neg);
+    QCOMPARE(cleaned, std::string("\xe7\x94\xbb\xe9\x9d\xa2\xe6\xa8\xa1\xe7\xb3\x8a,\xe6\x9c\x80\xe5\xb7\xae"));
+    t5::Tokenizer tok(model_, 32);
+    const auto t = tok(neg);
+    auto ids = tok.encode_raw(cleaned);
+    ids.push_back(tok.eos_id());
+    QCOMPARE(std::vector<int64_t>(t.ids.begin(), t.ids.begin() + t.length), ids);
   }
 
   void appendsEosAndPads() {

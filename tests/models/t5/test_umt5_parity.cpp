@@ -40,7 +40,7 @@ class UMT5Parity : public QObject {
 
   void matchesOfficialEncoder() {
     const auto files = test::parity_files("umt5_encoder_");
-    if (files.empty()) QSKIP("no umt5_encoder_* parity files in the parity folder");
+    S2V_REQUIRE_DATA(files, "umt5_encoder_* parity files in " + s2v::test::parity_dir().string());
     for (const auto& path : files) {
       auto f = weights::SafetensorsFile::open(path);
       const auto cfg = t5::UMT5Config::from_json(test::metadata_json(f, "config").dump());

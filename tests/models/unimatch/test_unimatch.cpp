@@ -26,6 +26,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// How many independent half-ulp roundings of the whole input and weight set one float32 pass is
+// worth, at most (see matchesOfficialFlowOnTinyConfigs). Measured ratios e/sens are printed by
+// the test; this leaves a margin over them on every configuration, thread count and ISA tried.
+constexpr double kRoundingsPerPass = 64.0;
+
 fs::path data_dir() { return fs::path(S2V_SOURCE_DIR) / "tests" / "data" / "parity"; }
 
 std::vector<fs::path> parity_files() {
@@ -174,12 +179,50 @@ class TestUniMatch : public QObject {
       const auto t0 = std::chrono::steady_clock::now();
       const auto flow = model->forward(img0, img1, run);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double e_flow = s2v::test::rel_error(flow, f.tensor("out.flow"));
-      qInfo("%s: backbone %.3g, transformer %.3g, flow %.3g (%.2f s)", file.filename().string().c_str(), e_backbone,
-            e_transformer, e_flow, secs);
+      const auto ref_flow = f.tensor("out.flow");
+      const double e_flow = s2v::test::rel_error(flow, ref_flow);
+      // The bound on the flow comes from the reference itself. The refinement steps amplify
+      // rounding (the stored reference is itself a float32 computation, and float32 on another
+      // CPU rounds differently: 2.9e-5 was seen on an AMD EPYC), so a fixed 1e-5 does not travel.
+      // `truth`: the same network, weights and inputs evaluated in float64.
+      //   e_ref  = |ref32 - truth| / |truth|: the reference's own float32 error (fixed data);
+      //   sens   = the float64 output's response to every input and weight rounded by half a
+      //            float32 ulp (2^-24 relative, random sign): how much this network amplifies one
+      //            float32 rounding, whatever the machine.
+      // Checks: (1) our math is the official one: e_ref <= kRoundingsPerPass * sens, where
+      // kRoundingsPerPass counts the roundings a float32 pass commits, as independent unit
+      // perturbations, relative to one input rounding (the refinement iterates the same layers
+      // num_reg_refine times, so at most ~sqrt(layers) of them add up; see the measured ratios);
+      // (2) our float32 error is of the same kind: e_ours <= kRoundingsPerPass * sens, on any CPU
+      // and thread count; (3) hence |ours32 - ref32| <= e_ours + e_ref, which is the bound used,
+      // with a floor of 1e-5 (the parity bar) for networks that barely amplify rounding.
+      torch::Tensor truth, perturbed;
+      double sens = 0;
+      {
+        UniMatch m64(config);
+        formula_weights(*m64);
+        m64->to(torch::kFloat64);
+        truth = m64->forward(img0.to(torch::kFloat64), img1.to(torch::kFloat64), run);
+        torch::manual_seed(11);
+        for (auto& p : m64->named_parameters(true))
+          p.value().mul_(1.0 + std::ldexp(1.0, -24) * torch::randn_like(p.value()).sign());
+        const auto jitter = [](const torch::Tensor& x) {
+          return x.to(torch::kFloat64) * (1.0 + std::ldexp(1.0, -24) * torch::randn(x.sizes(), torch::kFloat64).sign());
+        };
+        perturbed = m64->forward(jitter(img0), jitter(img1), run);
+        sens = s2v::test::rel_error(perturbed, truth);
+      }
+      const double e_ref = s2v::test::rel_error(ref_flow, truth), e_ours = s2v::test::rel_error(flow, truth);
+      const double bound = std::max(1e-5, e_ours + e_ref * 1.01);
+      qInfo("%s: backbone %.3g, transformer %.3g, flow %.3g (bound %.3g) (%.2f s); vs float64: reference %.3g, "
+            "ours %.3g; float64 response to a half-ulp rounding of inputs and weights %.3g (ratios %.1f, %.1f)",
+            file.filename().string().c_str(), e_backbone, e_transformer, e_flow, bound, secs, e_ref, e_ours, sens,
+            e_ref / sens, e_ours / sens);
       QVERIFY(e_backbone <= 1e-5);
       QVERIFY(e_transformer <= 1e-5);
-      QVERIFY(e_flow <= 1e-5);
+      QVERIFY2(e_ref <= kRoundingsPerPass * sens, "the reference is farther from our float64 result than rounding explains");
+      QVERIFY2(e_ours <= kRoundingsPerPass * sens, "our float32 result is farther from float64 than rounding explains");
+      QVERIFY(e_flow <= bound);
       if (f.contains("out.portrait_flow")) {
         const auto pflow = model->estimate_flow(f.tensor("in.portrait0"), f.tensor("in.portrait1"), run, 32);
         const double e = s2v::test::rel_error(pflow, f.tensor("out.portrait_flow"));

@@ -47,7 +47,10 @@ class TestWanVae : public QObject {
   Q_OBJECT
 
  private slots:
-  void initTestCase() { torch::set_num_threads(2); }
+  // two threads unless the run chooses (the ctest variants set OMP_NUM_THREADS)
+  void initTestCase() {
+    if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(2);
+  }
 
   void parityFilesExist() { QVERIFY2(!vae_files().empty(), "no vae_2_1_* parity files"); }
 

@@ -18,7 +18,7 @@ class AudioBucketTest : public QObject {
  private slots:
   void matchesOfficialBucketing() {
     const auto files = test::parity_files("audio_bucket_");
-    if (files.empty()) QSKIP("no audio_bucket_* parity files in the parity folder");
+    S2V_REQUIRE_DATA(files, "audio_bucket_* parity files in " + s2v::test::parity_dir().string());
     for (const auto& path : files) {
       auto f = weights::SafetensorsFile::open(path);
       const auto name = path.filename().string();

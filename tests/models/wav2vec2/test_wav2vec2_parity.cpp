@@ -34,7 +34,7 @@ class Wav2Vec2Parity : public QObject {
  private slots:
   void matchesReferenceHiddenStates() {
     const auto files = test::parity_files("wav2vec2_");
-    if (files.empty()) QSKIP("no wav2vec2_* parity files in the parity folder");
+    S2V_REQUIRE_DATA(files, "wav2vec2_* parity files in " + s2v::test::parity_dir().string());
     for (const auto& path : files) {
       auto f = weights::SafetensorsFile::open(path);
       const auto cfg = wav2vec2::Wav2Vec2Config::from_json(test::metadata_json(f, "hf_config").dump());
