@@ -92,7 +92,8 @@ const std::unordered_map<std::string, uint32_t>& other_entities() {
 // optional for numbers and for the legacy names (then the longest legacy name that prefixes the
 // text wins: "&copy2025" -> "©2025"); C1 numbers are read as windows-1252, 0 and surrogates and
 // numbers past U+10FFFF become U+FFFD, other control code points vanish.
-std::string html_unescape(const std::string& s) {
+// strict: only references closed by ';' (what ftfy's unescape_html decodes).
+std::string html_unescape(const std::string& s, bool strict = false) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
@@ -109,7 +110,7 @@ std::string html_unescape(const std::string& s) {
         if (cp <= 0x10FFFF) cp = cp * (hex ? 16 : 10) + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(s[j])) ? s[j] - '0' : (std::tolower(s[j]) - 'a' + 10));
         ++j;
       }
-      if (j == first) {
+      if (j == first || (strict && (j >= s.size() || s[j] != ';'))) {
         out += s[i++];
         continue;
       }
@@ -145,6 +146,10 @@ std::string html_unescape(const std::string& s) {
         i = j + 1;
         continue;
       }
+    }
+    if (strict) {
+      out += s[i++];
+      continue;
     }
     // the longest legacy name that starts the text (at least 2 characters)
     bool done = false;
@@ -293,7 +298,7 @@ std::u32string fix_text_segment(std::u32string s, bool html) {
       {0xFB05, U"\u017Ft"}, {0xFB06, U"st"}};
   for (int round = 0; round < 16; ++round) {
     const std::u32string before = s;
-    if (html) s = to_u32(html_unescape(to_utf8(s)));
+    if (html) s = to_u32(html_unescape(to_utf8(s), /*strict=*/true));
     for (int k = 0; k < 4; ++k) {  // mojibake of mojibake
       auto fixed = fix_mojibake(s);
       if (fixed == s) break;
