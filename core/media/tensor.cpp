@@ -61,9 +61,15 @@ int64_t write_video_tensor(const torch::Tensor& video_in, const std::filesystem:
   options.height = int(video.size(2));
   options.width = int(video.size(3));
   VideoWriter writer(path, options);
+  // One buffer owned here for every frame, with zeroed slack after the last row: swscale's SIMD
+  // input readers load past the end of a row, and without the slack they read whatever the heap
+  // holds there.
+  const size_t packed = static_cast<size_t>(options.width) * options.height * 3;
+  std::vector<uint8_t> rgb(packed + static_cast<size_t>(3 * options.width) + 64, 0);
   for (int64_t t = 0; t < video.size(1); ++t) {
     const RgbFrame f = tensor_to_frame(video.select(1, t));
-    writer.write_rgb(f.rgb.data(), f.stride());
+    std::copy(f.rgb.begin(), f.rgb.end(), rgb.begin());
+    writer.write_rgb(rgb.data(), f.stride());
   }
   writer.finish();
   return writer.frames_written();

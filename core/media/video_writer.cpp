@@ -139,6 +139,11 @@ VideoWriter::VideoWriter(const fs::path& path, const VideoWriterOptions& options
     c->color_trc = AVCOL_TRC_BT709;
     av_opt_set(c->priv_data, "preset", o.preset.c_str(), 0);
     av_opt_set_double(c->priv_data, "crf", o.crf, 0);
+    // No macroblock-tree rate control: in a long-running process x264's mbtree made a few frames
+    // (one B-frame of a clip in several renders, ~44 dB) differ between runs fed bit-identical
+    // RGB (checked by hashing the input), so a resumed job's clips did not decode like an
+    // uninterrupted one's. Without it the same frames give the same bytes, run after run.
+    av_opt_set_int(c->priv_data, "mbtree", 0, 0);
   } else {
     c->pix_fmt = AV_PIX_FMT_0RGB32;  // 8-bit RGB in 32 bits: bit-exact round trip of the input
     c->level = 3;

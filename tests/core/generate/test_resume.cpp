@@ -18,6 +18,7 @@
 
 #include "core/generate/generate_params.h"
 #include "core/media/audio.h"
+#include "core/media/mux.h"
 #include "core/media/video_reader.h"
 
 namespace fs = std::filesystem;

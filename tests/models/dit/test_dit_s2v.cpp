@@ -256,8 +256,9 @@ class TestDiTS2V : public QObject {
   // expected_parameters() of the real config equals the 14B checkpoint manifest, name by name.
   void expectedParametersMatch14BManifest() {
     const auto path = test::parity_dir() / "dit_s2v_14b_manifest.json";
-    const std::vector<std::filesystem::path> found = std::filesystem::exists(path) ? std::vector<std::filesystem::path>{path} : std::vector<std::filesystem::path>{};
-    S2V_REQUIRE_DATA(found, "dit_s2v_14b_manifest.json in " + test::parity_dir().string());
+    const std::vector<std::filesystem::path> manifest_files =
+        std::filesystem::exists(path) ? std::vector<std::filesystem::path>{path} : std::vector<std::filesystem::path>{};
+    S2V_REQUIRE_DATA(manifest_files, "dit_s2v_14b_manifest.json in " + test::parity_dir().string());
     std::ifstream in(path);
     const auto manifest = nlohmann::json::parse(in);
     std::map<std::string, std::vector<int64_t>> found;

@@ -26,10 +26,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// How many independent half-ulp roundings of the whole input and weight set one float32 pass is
-// worth, at most (see matchesOfficialFlowOnTinyConfigs). Measured ratios e/sens are printed by
-// the test; this leaves a margin over them on every configuration, thread count and ISA tried.
-constexpr double kRoundingsPerPass = 64.0;
+// How far apart two float32 evaluations of the flow may land, in units of the spread measured
+// under half-ulp roundings of inputs and weights (see matchesOfficialFlowOnTinyConfigs): one
+// evaluation's own rounding is comparable to that spread, two evaluations (ours, the
+// reference's) add up, and x4 covers a less favourable summation order.
+constexpr double kRoundingSpread = 8.0;
 
 fs::path data_dir() { return fs::path(S2V_SOURCE_DIR) / "tests" / "data" / "parity"; }
 
@@ -181,54 +182,48 @@ class TestUniMatch : public QObject {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const auto ref_flow = f.tensor("out.flow");
       const double e_flow = s2v::test::rel_error(flow, ref_flow);
-      // The bound on the flow comes from the reference itself. The refinement steps amplify
-      // rounding (the stored reference is itself a float32 computation, and float32 on another
-      // CPU rounds differently: 2.9e-5 was seen on an AMD EPYC), so a fixed 1e-5 does not travel.
-      // `truth`: the same network, weights and inputs evaluated in float64.
-      //   e_ref  = |ref32 - truth| / |truth|: the reference's own float32 error (fixed data);
-      //   sens   = the float64 output's response to every input and weight rounded by half a
-      //            float32 ulp (2^-24 relative, random sign): how much this network amplifies one
-      //            float32 rounding, whatever the machine.
-      // Checks: (1) our math is the official one: e_ref <= kRoundingsPerPass * sens, where
-      // kRoundingsPerPass counts the roundings a float32 pass commits, as independent unit
-      // perturbations, relative to one input rounding (the refinement iterates the same layers
-      // num_reg_refine times, so at most ~sqrt(layers) of them add up; see the measured ratios);
-      // (2) our float32 error is of the same kind: e_ours <= kRoundingsPerPass * sens, on any CPU
-      // and thread count; (3) hence |ours32 - ref32| <= e_ours + e_ref, which is the bound used,
-      // with a floor of 1e-5 (the parity bar) for networks that barely amplify rounding.
-      torch::Tensor truth, perturbed;
-      double sens = 0;
+      // The bound on the flow comes from the network itself. The refinement steps amplify
+      // rounding: the stored reference is a float32 computation, and float32 on another CPU or
+      // with another thread count rounds differently (2.9e-5 was seen on an AMD EPYC against
+      // 6.2e-7 here), so a fixed 1e-5 does not travel. `sens`: the largest change of our float32
+      // flow when every input pixel and every weight is moved by half a float32 ulp (2^-24
+      // relative, random signs; two draws): how far apart two float32 evaluations that round
+      // differently can land. The reference and ours are two such evaluations, so
+      // |ours - ref| <= kRoundingSpread * sens, with a floor of 1e-5 (the parity bar) for
+      // networks that barely amplify rounding. A real mistake moves the flow by far more
+      // (the checks above and below localise it).
+      double sens = 0, portrait_sens = 0;
+      torch::Tensor pflow;
+      if (f.contains("out.portrait_flow")) pflow = model->estimate_flow(f.tensor("in.portrait0"), f.tensor("in.portrait1"), run, 32);
       {
-        UniMatch m64(config);
-        formula_weights(*m64);
-        m64->to(torch::kFloat64);
-        truth = m64->forward(img0.to(torch::kFloat64), img1.to(torch::kFloat64), run);
         torch::manual_seed(11);
-        for (auto& p : m64->named_parameters(true))
-          p.value().mul_(1.0 + std::ldexp(1.0, -24) * torch::randn_like(p.value()).sign());
-        const auto jitter = [](const torch::Tensor& x) {
-          return x.to(torch::kFloat64) * (1.0 + std::ldexp(1.0, -24) * torch::randn(x.sizes(), torch::kFloat64).sign());
-        };
-        perturbed = m64->forward(jitter(img0), jitter(img1), run);
-        sens = s2v::test::rel_error(perturbed, truth);
+        const auto ulp = std::ldexp(1.0, -24);
+        for (int draw = 0; draw < 2; ++draw) {
+          UniMatch m2(config);
+          formula_weights(*m2);
+          for (auto& p : m2->named_parameters(true))
+            p.value().mul_(1.0 + ulp * torch::randn_like(p.value()).sign());
+          const auto jitter = [&](const torch::Tensor& x) { return x * (1.0 + ulp * torch::randn_like(x).sign()); };
+          sens = std::max(sens, s2v::test::rel_error(m2->forward(jitter(img0), jitter(img1), run), flow));
+          if (pflow.defined())
+            portrait_sens = std::max(portrait_sens, s2v::test::rel_error(m2->estimate_flow(jitter(f.tensor("in.portrait0")),
+                                                                                            jitter(f.tensor("in.portrait1")), run, 32),
+                                                                         pflow));
+        }
       }
-      const double e_ref = s2v::test::rel_error(ref_flow, truth), e_ours = s2v::test::rel_error(flow, truth);
-      const double bound = std::max(1e-5, e_ours + e_ref * 1.01);
-      qInfo("%s: backbone %.3g, transformer %.3g, flow %.3g (bound %.3g) (%.2f s); vs float64: reference %.3g, "
-            "ours %.3g; float64 response to a half-ulp rounding of inputs and weights %.3g (ratios %.1f, %.1f)",
-            file.filename().string().c_str(), e_backbone, e_transformer, e_flow, bound, secs, e_ref, e_ours, sens,
-            e_ref / sens, e_ours / sens);
+      const double bound = std::max(1e-5, kRoundingSpread * sens);
+      qInfo("%s: backbone %.3g, transformer %.3g, flow %.3g (bound %.3g = max(1e-5, %.0f x spread %.3g under "
+            "half-ulp roundings)) (%.2f s)",
+            file.filename().string().c_str(), e_backbone, e_transformer, e_flow, bound, kRoundingSpread, sens, secs);
       QVERIFY(e_backbone <= 1e-5);
       QVERIFY(e_transformer <= 1e-5);
-      QVERIFY2(e_ref <= kRoundingsPerPass * sens, "the reference is farther from our float64 result than rounding explains");
-      QVERIFY2(e_ours <= kRoundingsPerPass * sens, "our float32 result is farther from float64 than rounding explains");
       QVERIFY(e_flow <= bound);
-      if (f.contains("out.portrait_flow")) {
-        const auto pflow = model->estimate_flow(f.tensor("in.portrait0"), f.tensor("in.portrait1"), run, 32);
+      if (pflow.defined()) {
         const double e = s2v::test::rel_error(pflow, f.tensor("out.portrait_flow"));
-        qInfo("%s: portrait 70x50 through the official inference resizing: flow %.3g", file.filename().string().c_str(),
-              e);
-        QVERIFY(e <= 1e-5);
+        const double pbound = std::max(1e-5, kRoundingSpread * portrait_sens);
+        qInfo("%s: portrait 70x50 through the official inference resizing: flow %.3g (bound %.3g, spread %.3g)",
+              file.filename().string().c_str(), e, pbound, portrait_sens);
+        QVERIFY(e <= pbound);
       }
     }
     QVERIFY(kinds.count({2, true}) && kinds.count({2, false}) && kinds.count({1, false}));
