@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "models/base/error.h"
+#include "models/wan/vae_alloc.h"
 #include "models/wan/vae_blocks.h"
 #include "models/weights/safetensors.h"
 
@@ -162,6 +163,7 @@ void WanVae::to(torch::Device device, torch::ScalarType dtype) {
 torch::Tensor WanVae::encode(const torch::Tensor& video) const {
   check_video(video, "encode", 3);
   torch::NoGradGuard no_grad;
+  vae::CpuBlockReuse reuse;
   const auto& ref = mean_;
   auto z = model_->encode(video.to(ref.device(), ref.scalar_type()), mean_, inv_std_);
   return z.to(torch::kFloat32);
@@ -170,6 +172,7 @@ torch::Tensor WanVae::encode(const torch::Tensor& video) const {
 torch::Tensor WanVae::decode_raw(const torch::Tensor& latents) const {
   check_video(latents, "decode", config_.z_dim);
   torch::NoGradGuard no_grad;
+  vae::CpuBlockReuse reuse;
   const auto& ref = mean_;
   auto v = model_->decode(latents.to(ref.device(), ref.scalar_type()), mean_, inv_std_);
   return v.to(torch::kFloat32);
@@ -219,6 +222,7 @@ torch::Tensor WanVae::decode_tiled(const torch::Tensor& latents, const VaeTiling
   };
 
   const auto oy = origins(lh), ox = origins(lw);
+  vae::CpuBlockReuse reuse;  // the tiles reuse each other's blocks
   torch::Tensor out, weight;
   for (size_t iy = 0; iy < oy.size(); ++iy) {
     for (size_t ix = 0; ix < ox.size(); ++ix) {

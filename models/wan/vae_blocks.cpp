@@ -1,7 +1,11 @@
 #include "models/wan/vae_blocks.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
+
+#include <ATen/Parallel.h>
 
 #include "models/base/error.h"
 
@@ -32,6 +36,48 @@ std::shared_ptr<torch::nn::Module> group(torch::nn::Module& parent, const std::s
   return parent.register_module(name, std::make_shared<torch::nn::Module>());
 }
 
+// Whether a float32 CPU convolution goes straight to oneDNN. LibTorch 1.13's convolution picks
+// oneDNN only when batch * C * D * H > 20480 (a heuristic for 2-D images); a causal chunk has
+// batch 1 and a few frames, so the VAE's narrow layers fell to slow_conv3d (vol2col + GEMM),
+// 20-40x slower here for 8-16 channels at 256x256 (bench/vae). Shapes above the threshold
+// already ran this very kernel.
+bool onednn_conv(const torch::Tensor& x, const torch::Tensor& weight) {
+  return x.is_cpu() && x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+}
+
+// x: [B, C, T, H, W], time padding already applied; spatial padding symmetric (ph, pw).
+torch::Tensor conv3d_forward(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                             std::array<int64_t, 3> stride, int64_t ph, int64_t pw) {
+  const bool pointwise = weight.size(2) == 1 && weight.size(3) == 1 && weight.size(4) == 1 &&
+                         stride == std::array<int64_t, 3>{1, 1, 1} && ph == 0 && pw == 0;
+  if (pointwise && x.is_cpu() && x.size(0) == 1) {
+    // a 1x1x1 convolution is one GEMM, [O, C] x [C, T*H*W]: what slow_conv3d computes for it,
+    // without its vol2col copy (oneDNN is slower than OpenBLAS for this shape on one thread)
+    const int64_t o = weight.size(0), c = weight.size(1);
+    auto out = torch::addmm(bias.unsqueeze(1), weight.reshape({o, c}), x.reshape({c, -1}));
+    return out.view({1, o, x.size(2), x.size(3), x.size(4)});
+  }
+  if (onednn_conv(x, weight))
+    return at::mkldnn_convolution(x.contiguous(), weight.contiguous(), bias, {0, ph, pw},
+                                  {stride[0], stride[1], stride[2]}, {1, 1, 1}, 1);
+  return torch::conv3d(x, weight, bias, {stride[0], stride[1], stride[2]}, {0, ph, pw});
+}
+
+// x: [N, C, H, W]
+torch::Tensor conv2d_forward(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
+  const auto& o = conv.options;
+  const std::array<int64_t, 2> stride = {(*o.stride())[0], (*o.stride())[1]};
+  const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  if (pad == nullptr || o.groups() != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1)
+    return conv.forward(x);
+  const std::array<int64_t, 2> padding = {(**pad)[0], (**pad)[1]};
+  if (onednn_conv(x, conv.weight))
+    return at::mkldnn_convolution(x.contiguous(), conv.weight.contiguous(), conv.bias, padding, stride,
+                                  {1, 1}, 1);
+  return torch::conv2d(x, conv.weight, conv.bias, stride, padding);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -52,9 +98,9 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x_in, const torch::
     x = torch::cat({cache.to(x.device(), x.scalar_type()), x}, 2);
     pad_t -= cache.size(2);
   }
-  if (pad_t != 0 || padding_[1] != 0 || padding_[2] != 0)
-    x = torch::constant_pad_nd(x, {padding_[2], padding_[2], padding_[1], padding_[1], pad_t, 0});
-  return torch::conv3d(x, weight, bias, {stride_[0], stride_[1], stride_[2]});
+  // the time padding is explicit (causal: before only); the convolution zero-pads H and W itself
+  if (pad_t != 0) x = torch::constant_pad_nd(x, {0, 0, 0, 0, pad_t, 0});
+  return conv3d_forward(x, weight, bias, stride_, padding_[1], padding_[2]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,8 +110,49 @@ RMSNormImpl::RMSNormImpl(int64_t dim, bool images) : scale_(std::sqrt(static_cas
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   // F.normalize(x, dim=1) * scale * gamma
+  if (x.is_cpu() && gamma.is_cpu() && x.scalar_type() == torch::kFloat && gamma.scalar_type() == torch::kFloat)
+    return rms_norm_cpu(x);
   const auto norm = x.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
   return x / norm * scale_ * gamma;
+}
+
+torch::Tensor RMSNormImpl::rms_norm_cpu(const torch::Tensor& x_in) const {
+  // One pass for the channel norms and one for the output, where ATen's norm over the strided
+  // channel dimension, the clamp, the division and the two products make six (the norm alone cost
+  // as much as a oneDNN 3x3x3 convolution of the demo model's 8-channel layers). The arithmetic
+  // per element is the reference's: x / max(||x||, 1e-12) * scale * gamma.
+  const torch::Tensor x = x_in.contiguous();
+  const int64_t n = x.size(0), c = x.size(1);
+  const int64_t s = c == 0 || n == 0 ? 0 : x.numel() / (n * c);  // positions per sample
+  torch::Tensor out = torch::empty_like(x);
+  const torch::Tensor g = gamma.contiguous();
+  const float* px = x.data_ptr<float>();
+  const float* pg = g.data_ptr<float>();
+  float* po = out.data_ptr<float>();
+  const float scale = static_cast<float>(scale_);
+  constexpr int64_t kBlock = 512;  // positions per task: c rows of 2 KiB, in L2 up to c = 384
+  const int64_t blocks = (s + kBlock - 1) / kBlock;
+  at::parallel_for(0, n * blocks, 1, [&](int64_t begin, int64_t end) {
+    std::array<float, kBlock> denom;
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t b = job / blocks, s0 = (job % blocks) * kBlock, len = std::min(kBlock, s - s0);
+      const float* xb = px + b * c * s + s0;
+      float* ob = po + b * c * s + s0;
+      std::fill_n(denom.begin(), len, 0.0f);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float* row = xb + ch * s;
+        for (int64_t i = 0; i < len; ++i) denom[i] += row[i] * row[i];
+      }
+      for (int64_t i = 0; i < len; ++i) denom[i] = std::max(std::sqrt(denom[i]), 1e-12f);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float* row = xb + ch * s;
+        float* orow = ob + ch * s;
+        const float gc = pg[ch];
+        for (int64_t i = 0; i < len; ++i) orow[i] = row[i] / denom[i] * scale * gc;
+      }
+    }
+  });
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +271,7 @@ torch::Tensor Resample::forward(const torch::Tensor& x_in, FeatCache* cache) {
   } else {
     f = torch::constant_pad_nd(f, {0, 1, 0, 1});  // ZeroPad2d((0, 1, 0, 1))
   }
-  x = from_frames(conv_->forward(f), b);
+  x = from_frames(conv2d_forward(f, *conv_), b);
 
   if (mode_ == Mode::Downsample3d && cache != nullptr) {
     auto& entry = cache->current();

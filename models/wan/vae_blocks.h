@@ -59,6 +59,7 @@ class RMSNormImpl : public torch::nn::Module {
   torch::Tensor gamma;
 
  private:
+  torch::Tensor rms_norm_cpu(const torch::Tensor& x) const;  // float32 on the CPU, fused
   double scale_;
 };
 TORCH_MODULE(RMSNorm);

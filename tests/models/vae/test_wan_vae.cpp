@@ -8,6 +8,8 @@
 #include "common/parity.h"
 #include "models/base/error.h"
 #include "models/wan/vae.h"
+#include "models/wan/vae_alloc.h"
+#include "models/wan/vae_blocks.h"
 
 #include <torch/nn/module.h>
 
@@ -192,6 +194,71 @@ class TestWanVae : public QObject {
     QCOMPARE(c.temperal_downsample, (std::vector<bool>{true}));
     QCOMPARE(c.num_res_blocks, int64_t(2));  // default kept
     QVERIFY_THROWS_EXCEPTION(s2v::Error, WanVaeConfig::from_json("{\"dim\": \"x\"}"));
+  }
+
+  // The causal 3x3x3 convolution (oneDNN on the CPU, bench/vae) run chunk by chunk through its
+  // frame cache, as the encoder runs it (1, 4, 4 frames), equals LibTorch's conv3d of the whole
+  // clip with two zero frames before it. Bound: both sum the same 27 * C = 432 float32 products in
+  // different orders; the relative error of such sums is a few ulp times sqrt(432) ~ 2e-6 at
+  // worst, far below the parity bound 1e-5 (DESIGN.md).
+  void causalConvChunksMatchWholeClip() {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(3);
+    const int64_t c = 16;
+    wan::vae::CausalConv3d conv(c, 8, std::array<int64_t, 3>{3, 3, 3}, std::array<int64_t, 3>{1, 1, 1},
+                                std::array<int64_t, 3>{1, 1, 1});
+    auto x = torch::randn({1, c, 9, 20, 28});
+    auto whole = torch::conv3d(torch::constant_pad_nd(x, {1, 1, 1, 1, 2, 0}), conv->weight, conv->bias);
+    wan::vae::FeatCache cache;
+    std::vector<torch::Tensor> parts;
+    for (auto [begin, len] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {5, 4}}) {
+      cache.index = 0;
+      parts.push_back(wan::vae::cached_conv(*conv, x.narrow(2, begin, len), &cache));
+    }
+    const auto chunked = torch::cat(parts, 2);
+    QCOMPARE(chunked.sizes(), whole.sizes());
+    const double err = test::rel_error(chunked, whole);
+    qInfo("chunked causal conv vs whole-clip conv3d: rel err %.3g", err);
+    QVERIFY(err <= 1e-5);
+    // the 1x1x1 shortcut (a GEMM) and RMS_norm against their plain definitions
+    wan::vae::CausalConv3d pointwise(c, 8, std::array<int64_t, 3>{1, 1, 1});
+    const double err_1x1 = test::rel_error(pointwise->forward(x), torch::conv3d(x, pointwise->weight, pointwise->bias));
+    wan::vae::RMSNorm norm(c, false);
+    norm->gamma.uniform_(0.5, 1.5);
+    const auto ref = x / x.norm(2, {1}, true).clamp_min(1e-12) * std::sqrt(double(c)) * norm->gamma;
+    const double err_norm = test::rel_error(norm->forward(x), ref);
+    qInfo("1x1x1 conv rel err %.3g, RMS_norm rel err %.3g", err_1x1, err_norm);
+    QVERIFY(err_1x1 <= 1e-5);
+    QVERIFY(err_norm <= 1e-6);  // one float32 norm of 16 squares: a few ulp
+  }
+
+  // Inside a CpuBlockReuse scope a freed large block is handed out again; the VAE's results do not
+  // depend on the scope (the blocks hold no state).
+  void cpuBlocksAreReusedInsideAPass() {
+    {
+      // 64 MiB: above glibc's largest mmap threshold (32 MiB), so without reuse the block goes
+      // back to the kernel and a new one arrives zero-filled; a reused one keeps its contents
+      wan::vae::CpuBlockReuse reuse;
+      void* first = nullptr;
+      {
+        auto t = torch::full({int64_t(1) << 24}, 7.0f);
+        first = t.data_ptr();
+      }
+      auto again = torch::empty({int64_t(1) << 24});
+      QCOMPARE(again.data_ptr(), first);
+      QCOMPARE(again[12345].item<float>(), 7.0f);
+    }
+    torch::manual_seed(5);
+    WanVae vae(tiny_config());
+    auto latents = torch::randn({1, 16, 2, 4, 4});
+    const auto a = vae.decode(latents);
+    torch::Tensor b;
+    {
+      wan::vae::CpuBlockReuse outer;  // blocks of the first decode are reused by the second
+      vae.decode(latents);
+      b = vae.decode(latents);
+    }
+    QCOMPARE(test::rel_error(a, b), 0.0);
   }
 
   // Spatial tiles with linear blending approach the untiled decode as the overlap grows (the
