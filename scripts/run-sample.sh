@@ -12,7 +12,7 @@ mkdir -p "$out"
 ./build/app/s2v generate --ckpt_dir build/demo-model \
   --image build/sample/portrait.png --audio build/sample/speech.wav \
   --prompt "a young woman talks to the camera in a restaurant, warm light" \
-  --size 64*64 --sample_steps 8 --device cpu --out "$out/generated.mp4"
+  --size 256*256 --sample_steps 2 --device cpu --out "$out/generated.mp4"
 echo "Generated video (Demo model (random weights: output is noise)): $out/generated.mp4"
 # Curation on Debian's real sample clips (opencv-doc): scores, verdicts and the method of each.
 # They are copied into the app's sample folder first (as the Curate workspace's "Score the sample

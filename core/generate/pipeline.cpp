@@ -285,6 +285,10 @@ void S2VPipeline::load_dit() {
     }
     wan::load_dit_weights(*m_->dit, *src, where_.device, /*stream_packed=*/where_.offload_blocks);
   }
+  // On the CPU, plain attention in query blocks of at most 8 MiB of scores: one block of the whole
+  // sequence (up to 1 GiB) is faulted in afresh at every call and streamed through memory three
+  // times; at 256x256 that was most of the demo render's time (docs/performance.md, VAE section).
+  if (where_.device.is_cpu()) m_->dit->options.attention.max_score_bytes = int64_t(8) << 20;
   if (where_.offload_blocks && !m_->dit->packed) {
     // everything but the 40 blocks on the device; blocks are streamed in forward()
     for (auto& child : m_->dit->named_children())
