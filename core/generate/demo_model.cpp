@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "core/generate/model_folder.h"
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
 #include "models/t5/tokenizer.h"
 #include "models/t5/umt5.h"
@@ -28,16 +29,6 @@ namespace fs = std::filesystem;
 namespace s2v::generate {
 namespace {
 
-void write_text(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".part";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw Error("cannot write '" + path.string() + "'", ErrorKind::Io, path.string());
-  }
-  fs::rename(tmp, path);
-}
-
 std::vector<std::pair<std::string, torch::Tensor>> state_of(const torch::nn::Module& m, torch::ScalarType dtype) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value().detach().to(dtype).contiguous());
@@ -51,7 +42,7 @@ void write_pth(const fs::path& path, const std::vector<std::pair<std::string, to
   c10::Dict<std::string, torch::Tensor> dict;
   for (const auto& [name, t] : tensors) dict.insert(name, t);
   const std::vector<char> bytes = torch::pickle_save(dict);
-  write_text(path, std::string(bytes.begin(), bytes.end()));
+  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
 }
 
 // Text for the demo tokenizer: prompt-like English and the official negative prompt, enough for a
@@ -179,7 +170,7 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
     nlohmann::json cfg = dit.to_json();
     cfg["_class_name"] = "WanModel_S2V";
     cfg["_note"] = "S2V Studio demo model: random weights, output is noise";
-    write_text(dir / "config.json", cfg.dump(2));
+    write_file_atomically(dir / "config.json", cfg.dump(2));
     wan::WanModelS2V model(dit, torch::kFloat32);
     // random weights with a visible scale (zero_init leaves some projections at 0)
     for (auto& p : model->parameters()) p.normal_(0.0, 0.05);
@@ -197,7 +188,7 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
     for (const auto& [n, t] : tensors) total += static_cast<uint64_t>(t.numel() * t.element_size());
     for (int s = 0; s < 2; ++s) weights::save_safetensors(dir / shard_names[s], shard[s], {{"format", "pt"}});
     nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    write_text(dir / "diffusion_pytorch_model.safetensors.index.json", index.dump(2));
+    write_file_atomically(dir / "diffusion_pytorch_model.safetensors.index.json", index.dump(2));
     write_dit_variants(dir / "variants", tensors, cfg.dump());
   }
 
@@ -220,8 +211,7 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
   {
     const fs::path tok = dir / "google" / "umt5-xxl";
     fs::create_directories(tok);
-    const fs::path corpus = tok / "corpus.txt.part";
-    write_text(tok / "corpus.txt", tokenizer_corpus());
+    write_file_atomically(tok / "corpus.txt", tokenizer_corpus());
     // umT5's special ids: pad 0, eos 1, unk 2, no bos. The trainer logs its command line to stderr
     // whatever --minloglevel says; keep the build output quiet.
     const int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
@@ -260,7 +250,7 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
                                {"do_stable_layer_norm", true},
                                {"hidden_act", "gelu"},
                                {"layer_norm_eps", 1e-5}};
-    write_text(w / "config.json", hf.dump(2));
+    write_file_atomically(w / "config.json", hf.dump(2));
     wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(hf.dump()));
     weights::save_safetensors(w / "model.safetensors", state_of(*model, torch::kFloat32), {{"format", "pt"}});
   }
@@ -272,8 +262,8 @@ void make_demo_model(const fs::path& dir, uint64_t seed) {
                                {"vae", vae_cfg},
                                {"t5", t5_cfg},
                                {"made_by", "s2v make-demo-model"}};
-  write_text(dir / "s2v_model.json", meta.dump(2));
-  write_text(dir / "README.txt",
+  write_file_atomically(dir / "s2v_model.json", meta.dump(2));
+  write_file_atomically(dir / "README.txt",
              std::string(kDemoModelLabel) +
                  "\n\nThis folder has the layout of the official Wan2.2-S2V-14B checkpoint with tiny,\n"
                  "randomly initialised networks. It exercises every loader and the whole pipeline;\n"

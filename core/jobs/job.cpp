@@ -1,13 +1,9 @@
 #include "core/jobs/job.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
 
 namespace s2v::jobs {
@@ -110,34 +106,6 @@ nlohmann::json JobContext::state() const {
 
 void JobContext::save_state(const nlohmann::json& s) {
   write_file_atomically(folder_ / "state.json", s.dump(2));
-}
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".part";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw Error("cannot write '" + tmp + "': " + std::strerror(errno), ErrorKind::Io, tmp);
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error("cannot write '" + path.string() + "': " + std::strerror(e), ErrorKind::Io,
-                  path.string());
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error("cannot replace '" + path.string() + "': " + std::strerror(e), ErrorKind::Io,
-                path.string());
-  }
 }
 
 int64_t now_ms() {

@@ -110,9 +110,6 @@ class JobContext {
 // cancelled; any other exception marks it failed with the exception's sentence.
 using JobRunner = std::function<std::string(JobContext&)>;
 
-// Writes text to path atomically (temporary file in the same folder, fsync, rename).
-void write_file_atomically(const std::filesystem::path& path, const std::string& text);
-
 int64_t now_ms();
 
 }  // namespace s2v::jobs

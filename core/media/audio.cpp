@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/media/ffmpeg_util.h"
+#include "models/base/atomic_file.h"
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -199,13 +200,6 @@ AudioBuffer trim(const AudioBuffer& a, double start_s, double end_s) {
 }
 
 void write_wav(const fs::path& path, const AudioBuffer& a) {
-  const fs::path part = part_path(path);
-  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec))
-    throw Error("cannot write " + quoted(path) + ": the folder '" + parent.string() +
-                    "' does not exist",
-                ErrorKind::NotFound, path.string());
   const uint32_t data_bytes = uint32_t(a.samples.size() * 2);
   std::vector<uint8_t> bytes;
   bytes.reserve(44 + data_bytes);
@@ -230,22 +224,9 @@ void write_wav(const fs::path& path, const AudioBuffer& a) {
     const long s = std::lround(std::clamp(double(v), -1.0, 1.0) * 32767.0);
     put(uint32_t(int16_t(s)) & 0xFFFF, 2);
   }
-  {
-    std::ofstream f(part, std::ios::binary | std::ios::trunc);
-    if (!f)
-      throw Error("cannot write " + quoted(path) + ": the file cannot be created",
-                  fs::exists(parent) ? ErrorKind::PermissionDenied : ErrorKind::NotFound,
-                  path.string());
-    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    f.flush();
-    if (!f) {
-      f.close();
-      fs::remove(part, ec);
-      throw Error("cannot write " + quoted(path) + ": the disk is full or the write failed",
-                  ErrorKind::Io, path.string());
-    }
-  }
-  commit_part(part, path);
+  AtomicFile file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace s2v::media

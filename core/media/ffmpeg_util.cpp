@@ -218,21 +218,4 @@ ImageOrientation decode_image_orientation(AVFormatContext* fmt, const AVStream* 
               ErrorKind::Corrupt, file.string());
 }
 
-fs::path part_path(const fs::path& final_path) {
-  fs::path p = final_path;
-  p += ".part";
-  return p;
-}
-
-void commit_part(const fs::path& part, const fs::path& final_path) {
-  std::error_code ec;
-  fs::rename(part, final_path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    fs::remove(part, ec);
-    throw Error("cannot move the finished file into place as " + quoted(final_path) + ": " + why,
-                ErrorKind::Io, final_path.string());
-  }
-}
-
 }  // namespace s2v::media::detail

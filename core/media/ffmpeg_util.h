@@ -96,10 +96,6 @@ ImageOrientation frame_orientation(const AVFrame* frame);
 ImageOrientation decode_image_orientation(AVFormatContext* fmt, const AVStream* stream,
                                           const std::filesystem::path& file);
 
-// Atomic "write to <path>.part, rename on success" helper.
-std::filesystem::path part_path(const std::filesystem::path& final_path);
-void commit_part(const std::filesystem::path& part, const std::filesystem::path& final_path);
-
 // Maximum image / video side we accept.
 constexpr int kMaxSide = 8192;
 

@@ -10,6 +10,7 @@
 
 #include "core/media/ffmpeg_util.h"
 #include "core/media/video_reader.h"
+#include "models/base/atomic_file.h"
 
 extern "C" {
 #include <libavutil/audio_fifo.h>
@@ -30,18 +31,14 @@ struct FifoDeleter {
 
 // The output file: "<out>.part" until commit(); removed when abandoned.
 struct Output {
-  fs::path path, part;
+  fs::path path;
+  std::unique_ptr<AtomicFile> file;  // removes the .part unless committed
   AVFormatContext* fmt = nullptr;
-  bool committed = false;
 
   ~Output() {
     if (fmt) {
       if (fmt->pb) avio_closep(&fmt->pb);
       avformat_free_context(fmt);
-    }
-    if (!committed) {
-      std::error_code ec;
-      fs::remove(part, ec);
     }
   }
   void check_io(const char* what) {
@@ -346,16 +343,13 @@ ExportResult concat_segments(const std::vector<fs::path>& segments, const fs::pa
   // The output.
   Output out;
   out.path = out_path;
-  out.part = part_path(out_path);
-  const fs::path parent = out_path.has_parent_path() ? out_path.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec))
-    throw Error("cannot write " + quoted(out_path) + ": the folder '" + parent.string() +
-                    "' does not exist",
-                ErrorKind::NotFound, out_path.string());
+  // never a device, a folder, or one of the files it is made from
+  std::vector<fs::path> inputs = segments;
+  if (!options.audio.empty()) inputs.push_back(options.audio);
+  out.file = std::make_unique<AtomicFile>(out_path, inputs);
   const AVOutputFormat* ofmt = av_guess_format(nullptr, out_path.c_str(), nullptr);
   if (!ofmt) ofmt = av_guess_format("mp4", nullptr, nullptr);
-  int err = avformat_alloc_output_context2(&out.fmt, ofmt, nullptr, out.part.c_str());
+  int err = avformat_alloc_output_context2(&out.fmt, ofmt, nullptr, out.file->part().c_str());
   if (err < 0) throw_av(err, "create", out_path);
   AVStream* vst = avformat_new_stream(out.fmt, nullptr);
   if (!vst) throw_av(AVERROR(ENOMEM), "create", out_path);
@@ -369,7 +363,7 @@ ExportResult concat_segments(const std::vector<fs::path>& segments, const fs::pa
   if (!options.audio.empty())
     audio = std::make_unique<AudioTrack>(options.audio, options.audio_start_s, options.audio_bitrate, out);
 
-  err = avio_open(&out.fmt->pb, out.part.c_str(), AVIO_FLAG_WRITE);
+  err = avio_open(&out.fmt->pb, out.file->part().c_str(), AVIO_FLAG_WRITE);
   if (err < 0) throw_av(err, "create", out_path);
   AVDictionary* mux_opts = nullptr;
   const std::string oname = out.fmt->oformat->name;
@@ -424,8 +418,7 @@ ExportResult concat_segments(const std::vector<fs::path>& segments, const fs::pa
   if (err < 0) throw_av(err, "finish", out_path);
   avformat_free_context(out.fmt);
   out.fmt = nullptr;
-  commit_part(out.part, out_path);
-  out.committed = true;
+  out.file->commit();
 
   if (audio) {
     result.audio_sample_rate = audio->rate();
@@ -469,28 +462,9 @@ void write_png(const fs::path& path, const uint8_t* rgb, int width, int height, 
   err = avcodec_receive_packet(enc.get(), pkt.get());
   if (err < 0) throw_av(err, "encode", path);
 
-  const fs::path part = part_path(path);
-  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec))
-    throw Error("cannot write " + quoted(path) + ": the folder '" + parent.string() +
-                    "' does not exist",
-                ErrorKind::NotFound, path.string());
-  {
-    std::ofstream f(part, std::ios::binary | std::ios::trunc);
-    if (!f)
-      throw Error("cannot write " + quoted(path) + ": the file cannot be created",
-                  ErrorKind::PermissionDenied, path.string());
-    f.write(reinterpret_cast<const char*>(pkt->data), pkt->size);
-    f.flush();
-    if (!f) {
-      f.close();
-      fs::remove(part, ec);
-      throw Error("cannot write " + quoted(path) + ": the disk is full or the write failed",
-                  ErrorKind::Io, path.string());
-    }
-  }
-  commit_part(part, path);
+  AtomicFile file(path);
+  file.write(pkt->data, size_t(pkt->size));
+  file.commit();
 }
 
 int64_t export_png_sequence(const fs::path& video, const fs::path& folder) {
@@ -498,7 +472,8 @@ int64_t export_png_sequence(const fs::path& video, const fs::path& folder) {
   if (fs::exists(folder, ec))
     throw Error("cannot export frames to " + quoted(folder) + ": it already exists",
                 ErrorKind::InvalidArgument, folder.string());
-  const fs::path part = part_path(folder);
+  fs::path part = folder;  // a folder: renamed into place whole, like a file
+  part += ".part";
   VideoReader reader(video);
   fs::remove_all(part, ec);
   fs::create_directories(part, ec);

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "core/media/ffmpeg_util.h"
+#include "models/base/atomic_file.h"
 
 extern "C" {
 #include <libavutil/opt.h>
@@ -15,7 +16,8 @@ namespace fs = std::filesystem;
 using namespace detail;
 
 struct VideoWriter::Impl {
-  fs::path path, part;
+  fs::path path;
+  std::unique_ptr<AtomicFile> file;  // "<path>.part" until finish()
   VideoWriterOptions opt;
   AVFormatContext* fmt = nullptr;  // owned; freed in close()
   CodecPtr enc;
@@ -42,10 +44,7 @@ struct VideoWriter::Impl {
     }
     enc.reset();
     sws.reset();
-    if (remove_part) {
-      std::error_code ec;
-      fs::remove(part, ec);
-    }
+    if (remove_part) file.reset();
   }
 
   // Sends frame (or nullptr to flush) and writes every packet the encoder hands back.
@@ -71,7 +70,6 @@ VideoWriter::VideoWriter(const fs::path& path, const VideoWriterOptions& options
   init_ffmpeg();
   Impl& d = *impl_;
   d.path = path;
-  d.part = part_path(path);
   d.opt = options;
   const auto& o = options;
   const std::string name = quoted(path);
@@ -105,13 +103,9 @@ VideoWriter::VideoWriter(const fs::path& path, const VideoWriterOptions& options
     throw Error("cannot write " + name + ": use a .mp4, .mov or .mkv file name",
                 ErrorKind::InvalidArgument, path.string());
 
-  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec))
-    throw Error("cannot write " + name + ": the folder '" + parent.string() + "' does not exist",
-                ErrorKind::NotFound, path.string());
-
-  int err = avformat_alloc_output_context2(&d.fmt, ofmt, nullptr, d.part.c_str());
+  // refuses a device, FIFO or folder as the target; a missing folder is NotFound
+  d.file = std::make_unique<AtomicFile>(path);
+  int err = avformat_alloc_output_context2(&d.fmt, ofmt, nullptr, d.file->part().c_str());
   if (err < 0 || !d.fmt) d.fail(err < 0 ? err : AVERROR(ENOMEM), "create");
 
   const char* enc_name = o.codec == VideoCodec::H264 ? "libx264" : "ffv1";
@@ -170,7 +164,7 @@ VideoWriter::VideoWriter(const fs::path& path, const VideoWriterOptions& options
   d.stream->r_frame_rate = rate;
   d.stream->sample_aspect_ratio = c->sample_aspect_ratio;
 
-  err = avio_open(&d.fmt->pb, d.part.c_str(), AVIO_FLAG_WRITE);
+  err = avio_open(&d.fmt->pb, d.file->part().c_str(), AVIO_FLAG_WRITE);
   if (err < 0) d.fail(err, "create");
 
   AVDictionary* mux_opts = nullptr;
@@ -253,7 +247,7 @@ void VideoWriter::finish() {
     err = avio_closep(&d.fmt->pb);
     if (err < 0) d.fail(err, "finish");
     d.close(false);
-    commit_part(d.part, d.path);
+    d.file->commit();
     d.finished = true;
   } catch (...) {
     d.close(true);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
 #include "models/weights/checkpoint.h"
 #include "models/weights/ggml_quant.h"
@@ -185,41 +186,26 @@ ConvertResult convert_to_safetensors(const std::filesystem::path& in, const std:
   }
   std::string h = header.dump();
   while (h.size() % 8) h.push_back(' ');
-  const std::filesystem::path tmp = out.string() + ".part";
-  auto fail = [&](const std::string& why) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot convert '" + in.string() + "' to '" + out.string() + "': " + why, ErrorKind::Io,
-                out.string());
-  };
+  AtomicFile f(out, {in});  // never over the input itself, a device or a folder
   try {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail("cannot create '" + tmp.string() + "'");
     const uint64_t len = h.size();
-    f.write(reinterpret_cast<const char*>(&len), 8);
-    f.write(h.data(), static_cast<std::streamsize>(h.size()));
+    f.write(&len, 8);
+    f.write(h);
     for (size_t i = 0; i < names.size(); ++i) {
       // One tensor at a time: a contiguous copy only where the stored view is strided.
       auto t = src->tensor_as(names[i], to_scalar_type(dtypes[i])).contiguous();
       const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
-      f.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(bytes));
-      if (!f) fail("writing tensor '" + names[i] + "' failed (disk full?)");
+      f.write(t.data_ptr(), bytes);
       r.bytes += bytes;
       ++r.tensors;
       if (progress) progress(i + 1, names.size());
     }
-    f.flush();
-    if (!f) fail("writing failed (disk full?)");
-  } catch (const Error&) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
+    f.commit();
   } catch (const std::exception& e) {
-    fail(e.what());
+    const auto* err = dynamic_cast<const Error*>(&e);
+    throw Error("cannot convert '" + in.string() + "' to '" + out.string() + "': " + e.what(),
+                err ? err->kind() : ErrorKind::Io, out.string());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) fail(ec.message());
   if (kind_of(in) == "PyTorch zip (.pth)") r.skipped = PthFile::open(in).skipped().size();
   return r;
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
 #include "models/weights/mapped_file.h"
 
@@ -267,27 +268,12 @@ void save_safetensors(const std::filesystem::path& path,
   }
   std::string h = header.dump();
   while (h.size() % 8) h.push_back(' ');
-  const auto tmp = path.string() + ".part";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write " + quoted(std::filesystem::path(tmp)), ErrorKind::Io, tmp);
-    const uint64_t len = h.size();
-    out.write(reinterpret_cast<const char*>(&len), 8);
-    out.write(h.data(), static_cast<std::streamsize>(h.size()));
-    for (auto& b : blobs)
-      out.write(static_cast<const char*>(b.data_ptr()), static_cast<std::streamsize>(b.numel() * b.element_size()));
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      throw Error("cannot write " + quoted(path) + " (disk full?)", ErrorKind::Io, path.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw Error("cannot write " + quoted(path) + ": " + ec.message(), ErrorKind::Io, path.string());
-  }
+  AtomicFile out(path);
+  const uint64_t len = h.size();
+  out.write(&len, 8);
+  out.write(h);
+  for (auto& b : blobs) out.write(b.data_ptr(), static_cast<size_t>(b.numel() * b.element_size()));
+  out.commit();
 }
 
 }  // namespace s2v::weights

@@ -4,6 +4,7 @@
 #include <QFile>
 #include <QFileInfo>
 
+#include "models/base/atomic_file.h"
 #include "ui/jobs/job_queue_adapter.h"
 
 namespace s2v::ui {
@@ -24,15 +25,13 @@ QStringList copySampleClips(const QString& sourceDir, QString* error) {
     const QString dst = out.filePath(name);
     const QFileInfo have(dst);
     if (src.isFile() && (!have.isFile() || have.size() != src.size())) {
-      const QString tmp = dst + ".part";
-      QFile::remove(tmp);
-      bool ok = QFile::copy(src.absoluteFilePath(), tmp);
-      if (ok) {
-        QFile::remove(dst);  // a stale copy of another size
-        ok = QFile::rename(tmp, dst);
+      bool ok = true;
+      try {
+        s2v::copy_file_atomically(src.absoluteFilePath().toStdString(), dst.toStdString());
+      } catch (const std::exception&) {
+        ok = false;
       }
       if (!ok) {
-        QFile::remove(tmp);
         if (error && error->isEmpty())
           *error = QObject::tr("cannot copy the sample '%1' to '%2'").arg(src.absoluteFilePath(), dst);
         continue;

@@ -45,6 +45,7 @@
 #include "core/media/audio.h"
 #include "core/media/mux.h"
 #include "core/media/video_reader.h"
+#include "models/base/atomic_file.h"
 #include "ui/curate/clip_viewer.h"
 #include "ui/generate/async.h"
 #include "ui/generate/audio_recorder.h"
@@ -937,15 +938,12 @@ void GenerateWorkspace::exportVideoTo(const QString& dest) {
         CopyResult r;
         namespace fs = std::filesystem;
         const fs::path to = dest.toStdString();
-        fs::path part = to;
-        part += ".part";
         std::error_code ec;
         if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
-        fs::copy_file(src.toStdString(), part, fs::copy_options::overwrite_existing, ec);
-        if (!ec) fs::rename(part, to, ec);  // atomic: the final name only ever holds a whole file
-        if (ec) {
-          fs::remove(part, ec);
-          r.message = QObject::tr("Could not write '%1': %2").arg(dest, QString::fromStdString(ec.message()));
+        try {
+          s2v::copy_file_atomically(src.toStdString(), to);  // the final name only ever holds a whole file
+        } catch (const std::exception& e) {
+          r.message = QObject::tr("Could not export: %1").arg(QString::fromUtf8(e.what()));
           return r;
         }
         r.ok = true;

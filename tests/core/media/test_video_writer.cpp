@@ -3,9 +3,13 @@
 
 #include <QtTest>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <cmath>
 #include <filesystem>
 
+#include "common/child.h"
 #include "core/media/probe.h"
 #include "core/media/video_writer.h"
 #include "media_test_util.h"
@@ -196,26 +200,65 @@ class TestVideoWriter : public QObject {
   }
 
   void reportsFullDisk() {
-    if (!fs::exists("/dev/full")) QSKIP("/dev/full is not available");
-    // A symlink "<name>.part" -> /dev/full: every write fails with ENOSPC.
+    // The disk is simulated as full with a file size limit in a child process (RLIMIT_FSIZE,
+    // SIGXFSZ ignored): every write past 16 kB fails with EFBIG.
     const fs::path out = dir() / "full.mp4";
-    fs::create_symlink("/dev/full", fs::path(out.string() + ".part"));
+    const auto child = test::run_in_child([&]() -> std::string {
+      VideoWriterOptions o;
+      o.width = 64;
+      o.height = 64;
+      o.preset = "ultrafast";
+      o.faststart = false;
+      return test::throws_kind(
+                 [&] {
+                   VideoWriter w(out, o);
+                   for (int i = 0; i < 50; ++i) {
+                     const auto f = test::pattern_frame(64, 64, i);
+                     w.write_rgb(f.data(), 64 * 3);
+                   }
+                   w.finish();
+                 },
+                 ErrorKind::Io, "full.mp4")
+                 ? "ok"
+                 : "wrong error";
+    }, 16384);
+    QVERIFY(child.exited);
+    QCOMPARE(child.text, std::string("ok"));
+    QVERIFY(!fs::exists(out));
+    QVERIFY(!fs::exists(fs::path(out.string() + ".part")));
+  }
+
+  // A symlink planted at "<name>.part" used to be followed: FFmpeg wrote through it into any file.
+  // The .part is now created fresh, so the link's target is untouched.
+  void plantedPartSymlinkIsNotFollowed() {
+    const fs::path victim = dir() / "victim.txt";
+    test::write_bytes(victim, {'k', 'e', 'e', 'p'});
+    const fs::path out = dir() / "planted.mp4";
+    fs::create_symlink(victim, fs::path(out.string() + ".part"));
     VideoWriterOptions o;
     o.width = 64;
     o.height = 64;
     o.preset = "ultrafast";
-    o.faststart = false;
-    QVERIFY(test::throws_kind(
-        [&] {
-          VideoWriter w(out, o);
-          for (int i = 0; i < 50; ++i) {
-            const auto f = test::pattern_frame(64, 64, i);
-            w.write_rgb(f.data(), 64 * 3);
-          }
-          w.finish();
-        },
-        ErrorKind::Io, "full.mp4"));
-    QVERIFY(!fs::exists(out));
+    VideoWriter w(out, o);
+    for (int i = 0; i < 4; ++i) {
+      const auto f = test::pattern_frame(64, 64, i);
+      w.write_rgb(f.data(), 64 * 3);
+    }
+    w.finish();
+    QCOMPARE(test::read_bytes(victim), (std::vector<uint8_t>{'k', 'e', 'e', 'p'}));
+    QCOMPARE(probe(out).frame_count, int64_t(4));
+  }
+
+  // Issue #19 group 1: a device node as the output was replaced by a regular file.
+  void refusesADeviceNode() {
+    const fs::path dev = dir() / "device.mp4";
+    if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 7)) != 0) QSKIP("mknod needs root");
+    VideoWriterOptions o;
+    o.width = 64;
+    o.height = 64;
+    QVERIFY(test::throws_kind([&] { VideoWriter w(dev, o); }, ErrorKind::InvalidArgument, "character device"));
+    struct stat st {};
+    QVERIFY(::stat(dev.c_str(), &st) == 0 && S_ISCHR(st.st_mode));
   }
 };
 
