@@ -57,6 +57,17 @@ std::string JobQueue::submit(JobSpec spec) {
   return r.id;
 }
 
+void JobQueue::journal(JobRecord& r) noexcept {
+  try {
+    store_.save(r);
+  } catch (const std::exception& e) {
+    // A full disk must not take the queue down: the state stays in memory (and reaches the
+    // listener); a failure says that its record could not be written either.
+    if (r.state == JobState::Failed && r.error.find("job record") == std::string::npos)
+      r.error += std::string(" (the job record could not be updated either: ") + e.what() + ")";
+  }
+}
+
 void JobQueue::update(const std::string& id, const std::function<void(JobRecord&)>& change,
                       JobEvent::Type type, const Progress& p) {
   JobRecord snapshot;
@@ -66,7 +77,7 @@ void JobQueue::update(const std::string& id, const std::function<void(JobRecord&
                            [&](const JobRecord& r) { return r.id == id; });
     if (it == records_.end()) return;
     change(*it);
-    if (type != JobEvent::Type::Progress) store_.save(*it);
+    if (type != JobEvent::Type::Progress) journal(*it);
     snapshot = *it;
   }
   notify({type, snapshot, p});
@@ -97,27 +108,35 @@ bool JobQueue::cancel(const std::string& id) {
 }
 
 bool JobQueue::resume(const std::string& id) {
+  JobRecord snapshot;
   {
     std::lock_guard lock(mutex_);
     auto it = std::find_if(records_.begin(), records_.end(),
                            [&](const JobRecord& r) { return r.id == id; });
     if (it == records_.end()) {
-      auto r = store_.load(id);
+      auto r = store_.load(id);  // throws for an unreadable record or an ID that is not one
       if (!r) return false;
       records_.push_back(*r);
       it = records_.end() - 1;
     }
     const JobState s = it->state;
     if (s != JobState::Interrupted && s != JobState::Cancelled && s != JobState::Failed) return false;
+    if (!registry_.has(it->spec.kind)) return false;  // an unreadable record, or a kind this build lacks
     if (store_.is_locked(id)) return false;  // another process runs it
     store_.clear_cancel(id);
+    const JobRecord before = *it;
     it->state = JobState::Queued;
     it->error.clear();
-    store_.save(*it);
+    try {
+      store_.save(*it);
+    } catch (...) {
+      *it = before;
+      throw;
+    }
     pending_.push_back(id);
+    snapshot = *it;
   }
-  auto r = job(id);
-  notify({JobEvent::Type::Changed, *r, {}});
+  notify({JobEvent::Type::Changed, snapshot, {}});
   cv_.notify_all();
   return true;
 }
@@ -150,7 +169,16 @@ void JobQueue::worker_loop() {
       pending_.pop_front();
       running_ = id;
     }
-    run_one(id);
+    try {
+      run_one(id);
+    } catch (const std::exception& e) {
+      // run_one handles the runner's errors; this is the last line against anything else
+      update(id, [&](JobRecord& r) {
+        r.state = JobState::Failed;
+        r.stage = "failed";
+        r.error = e.what();
+      }, JobEvent::Type::Changed);
+    }
     {
       std::lock_guard lock(mutex_);
       running_.clear();
@@ -161,11 +189,18 @@ void JobQueue::worker_loop() {
 }
 
 void JobQueue::run_one(const std::string& id) {
-  auto lock = store_.try_lock(id);
+  std::unique_ptr<JobStore::RunLock> lock;
+  std::string lock_error = "another process is already running this job";
+  try {
+    lock = store_.try_lock(id);
+  } catch (const std::exception& e) {
+    lock_error = e.what();
+  }
   if (!lock) {
-    update(id, [](JobRecord& r) {
+    update(id, [&](JobRecord& r) {
       r.state = JobState::Failed;
-      r.error = "another process is already running this job";
+      r.stage = "failed";
+      r.error = lock_error;
     }, JobEvent::Type::Changed);
     return;
   }
@@ -177,10 +212,11 @@ void JobQueue::run_one(const std::string& id) {
     if (stopping_) cancel.request();
     auto it = std::find_if(records_.begin(), records_.end(),
                            [&](const JobRecord& r) { return r.id == id; });
+    if (it == records_.end()) return;
     it->state = JobState::Running;
     it->attempts += 1;
     it->stage = "starting";
-    store_.save(*it);
+    journal(*it);
     start = *it;
   }
   notify({JobEvent::Type::Changed, start, {}});

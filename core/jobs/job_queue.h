@@ -58,6 +58,8 @@ class JobQueue {
   void worker_loop();
   void run_one(const std::string& id);
   void notify(const JobEvent& e);
+  // store_.save that never throws (a full disk): a failed job's error then says so.
+  void journal(JobRecord& r) noexcept;
   void update(const std::string& id, const std::function<void(JobRecord&)>& change,
               JobEvent::Type type, const Progress& p = {});
 

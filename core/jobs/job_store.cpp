@@ -56,16 +56,40 @@ std::filesystem::path JobStore::default_root() {
   return std::filesystem::path(home ? home : "/tmp") / ".local/share/s2v-studio/jobs";
 }
 
+bool JobStore::valid_id(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id[0] == '.') return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+std::filesystem::path JobStore::folder(const std::string& id) const {
+  if (!valid_id(id))
+    throw Error("'" + id + "' is not a job ID (job IDs are folder names such as 20250101-120000-ab12)",
+                ErrorKind::InvalidArgument, id);
+  return root_ / id;
+}
+
 JobRecord JobStore::create(const JobSpec& spec) {
   JobRecord r;
   do {
     r.id = new_id();
   } while (std::filesystem::exists(folder(r.id)));
-  std::filesystem::create_directories(folder(r.id));
+  std::error_code ec;
+  std::filesystem::create_directories(folder(r.id), ec);
+  if (ec)
+    throw Error("cannot create the job folder '" + folder(r.id).string() + "': " + ec.message(), ErrorKind::Io,
+                folder(r.id).string());
   r.spec = spec;
   if (r.spec.title.empty()) r.spec.title = spec.kind;
   r.created_ms = now_ms();
-  save(r);
+  try {
+    save(r);
+  } catch (...) {
+    std::filesystem::remove_all(folder(r.id), ec);  // no orphan folder without a record
+    throw;
+  }
   return r;
 }
 
@@ -73,26 +97,54 @@ void JobStore::save(JobRecord& r) {
   r.updated_ms = now_ms();
   auto j = to_json(r);
   j["owner_pid"] = static_cast<int>(::getpid());
-  write_file_atomically(folder(r.id) / "job.json", j.dump(2));
+  const auto path = folder(r.id) / "job.json";
+  std::string text;
+  try {
+    // what a resume reads back must round-trip exactly: JSON text holds UTF-8 only
+    (void)j.at("params").dump();
+    (void)j.at("requested_output").dump();
+  } catch (const nlohmann::json::exception&) {
+    throw Error("cannot record the job in '" + path.string() +
+                    "': its parameters hold text that is not valid UTF-8 (a file name or a prompt); "
+                    "rename the file or retype the text",
+                ErrorKind::InvalidArgument, path.string());
+  }
+  // messages for people (an error quoting such a file name) keep the rest and get U+FFFD
+  text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  write_file_atomically(path, text);
 }
 
 std::optional<JobRecord> JobStore::load(const std::string& id) const {
-  std::ifstream in(folder(id) / "job.json");
-  if (!in) return std::nullopt;
+  const auto path = folder(id) / "job.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  std::ifstream in(path);
   nlohmann::json j;
+  JobRecord r;
   try {
+    if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error("it is not a regular file");
+    if (!in) throw std::runtime_error(std::strerror(errno));
     j = nlohmann::json::parse(in);
-  } catch (...) {
-    return std::nullopt;
+    r = record_from_json(j);
+  } catch (const std::exception& e) {
+    throw Error("the record of job '" + id + "' cannot be read ('" + path.string() + "': " + e.what() + ")",
+                ErrorKind::Corrupt, path.string());
   }
-  JobRecord r = record_from_json(j);
+  if (r.id != id)
+    throw Error("the record of job '" + id + "' names job '" + r.id +
+                    "' (was its folder copied or renamed?); it is left as it is",
+                ErrorKind::Corrupt, path.string());
   const int owner = j.value("owner_pid", 0);
   const bool stale_running = r.state == JobState::Running && !is_locked(id);
   const bool stale_queued = r.state == JobState::Queued && !process_alive(owner);
   if (stale_running || stale_queued) {
     r.state = JobState::Interrupted;
     auto copy = r;
-    const_cast<JobStore*>(this)->save(copy);
+    try {
+      const_cast<JobStore*>(this)->save(copy);
+    } catch (const std::exception&) {
+      // a full disk or a read-only folder: the record still reads as interrupted
+    }
   }
   return r;
 }
@@ -101,8 +153,22 @@ std::vector<JobRecord> JobStore::list() const {
   std::vector<JobRecord> out;
   std::error_code ec;
   for (auto& e : std::filesystem::directory_iterator(root_, ec)) {
-    if (!e.is_directory()) continue;
-    if (auto r = load(e.path().filename().string())) out.push_back(std::move(*r));
+    const std::string id = e.path().filename().string();
+    if (!e.is_directory(ec) || !valid_id(id)) continue;
+    try {
+      if (auto r = load(id)) out.push_back(std::move(*r));
+    } catch (const Error& err) {
+      // listed, not hidden: the person sees the folder and why it cannot be used
+      JobRecord broken;
+      broken.id = id;
+      broken.spec.title = "(unreadable job record)";
+      broken.state = JobState::Failed;
+      broken.stage = "failed";
+      broken.error = err.what();
+      struct stat st {};
+      if (::stat(e.path().c_str(), &st) == 0) broken.created_ms = int64_t(st.st_mtime) * 1000;
+      out.push_back(std::move(broken));
+    }
   }
   std::sort(out.begin(), out.end(), [](const JobRecord& a, const JobRecord& b) {
     return a.created_ms != b.created_ms ? a.created_ms < b.created_ms : a.id < b.id;
@@ -128,8 +194,12 @@ JobStore::RunLock::~RunLock() {
 
 std::unique_ptr<JobStore::RunLock> JobStore::try_lock(const std::string& id) const {
   const auto path = folder(id) / "lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return nullptr;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) {
+    const int e = errno;
+    throw Error("cannot open the job's lock file '" + path.string() + "': " + std::strerror(e),
+                ErrorKind::Io, path.string());
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return nullptr;

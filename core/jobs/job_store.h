@@ -22,14 +22,23 @@ class JobStore {
   static std::filesystem::path default_root();
 
   const std::filesystem::path& root() const { return root_; }
-  std::filesystem::path folder(const std::string& id) const { return root_ / id; }
+  // A job ID is one folder name of letters, digits, '.', '_' and '-' (not starting with '.'), so
+  // folder(id) is always inside root(): "../../x" is refused.
+  static bool valid_id(const std::string& id);
+  // Throws s2v::Error(InvalidArgument) for an ID that is not valid_id().
+  std::filesystem::path folder(const std::string& id) const;
 
+  // Throws s2v::Error when the record cannot be written (then no folder is left behind).
   JobRecord create(const JobSpec& spec);
-  void save(JobRecord& record);  // stamps updated_ms
+  // Stamps updated_ms. Throws s2v::Error naming job.json (a full disk, text that is not UTF-8).
+  void save(JobRecord& record);
   // Loads a record; a stale "running"/"queued" record of a dead process reads as Interrupted
-  // (and is saved so). nullopt when there is no such job.
+  // (and is saved so when the disk allows). nullopt when there is no such job; throws
+  // s2v::Error(Corrupt) when job.json cannot be read or names another job (a copied folder).
   std::optional<JobRecord> load(const std::string& id) const;
-  std::vector<JobRecord> list() const;  // oldest first; unreadable folders are skipped
+  // Oldest first. A folder whose record cannot be read is listed too, as a failed job whose
+  // error says why (and which cannot be resumed: its kind is empty).
+  std::vector<JobRecord> list() const;
 
   void request_cancel(const std::string& id) const;  // any process
   void clear_cancel(const std::string& id) const;
@@ -45,7 +54,8 @@ class JobStore {
    private:
     int fd_;
   };
-  // nullptr when another process (or this one) already runs the job.
+  // nullptr when another process (or this one) already runs the job. Throws s2v::Error when the
+  // lock file cannot be opened (e.g. something else, like a folder, sits under its name).
   std::unique_ptr<RunLock> try_lock(const std::string& id) const;
   bool is_locked(const std::string& id) const;
 

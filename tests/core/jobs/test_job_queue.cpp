@@ -4,8 +4,12 @@
 #include <QtTest>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
+
+#include "common/child.h"
 
 #include "core/diagnostics/test_pattern.h"
 #include "core/jobs/job_queue.h"
@@ -17,6 +21,13 @@ using namespace s2v::jobs;
 
 class TestJobQueue : public QObject {
   Q_OBJECT
+
+  static std::string read_all(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
 
   struct Recorder {
     std::mutex m;
@@ -200,6 +211,172 @@ class TestJobQueue : public QObject {
     store.request_cancel(id);  // what `s2v jobs cancel ID` does from another process
     QVERIFY(q.wait_until_idle(std::chrono::seconds(5)));
     QCOMPARE(q.job(id)->state, JobState::Cancelled);
+  }
+
+  // Issue #19 group 2: on a full disk the runner failed, the failure handler wrote job.json again,
+  // that threw out of the worker thread, and the process aborted (exit 134). The disk is
+  // simulated as full with RLIMIT_FSIZE in a child process (the abort would kill the test).
+  void fullDiskDuringAFailureDoesNotAbort() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    const auto child = test::run_in_child([&]() -> std::string {
+      JobStore store(root);
+      JobRegistry reg;
+      reg.add("fill", [](JobContext&) -> std::string {
+        rlimit rl{16, 16};  // from here on every file write fails with EFBIG, job.json's too
+        ::setrlimit(RLIMIT_FSIZE, &rl);
+        throw s2v::Error("cannot write 'out.mp4': the disk is full", ErrorKind::Io);
+      });
+      JobQueue q(store, reg);
+      const auto id = q.submit({"fill", "", {}, ""});
+      if (!q.wait_until_idle(std::chrono::seconds(20))) return "timeout";
+      const auto r = q.job(id);
+      return std::string(to_string(r->state)) + "|" + r->error;
+    });
+    QVERIFY2(child.exited, qPrintable(QString("child killed by signal %1").arg(child.signal)));
+    qInfo("%s", child.text.c_str());
+    QVERIFY2(child.text.starts_with("failed|cannot write 'out.mp4': the disk is full"), child.text.c_str());
+    QVERIFY2(child.text.find("job record could not be updated") != std::string::npos, child.text.c_str());
+  }
+
+  // Group 11: `jobs list` failed entirely on a full disk (rewriting a stale record threw).
+  void listSurvivesAFullDisk() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    std::string id;
+    {
+      JobStore store(root);
+      JobRecord r = store.create({"x", "t", {}, ""});
+      r.state = JobState::Running;  // its process died: load() rewrites it as interrupted
+      store.save(r);
+      id = r.id;
+    }
+    const auto child = test::run_in_child([&]() -> std::string {
+      try {
+        JobStore store(root);
+        const auto list = store.list();
+        return list.size() == 1 ? std::string(to_string(list[0].state)) : "wrong size";
+      } catch (const std::exception& e) {
+        return std::string("threw: ") + e.what();
+      }
+    }, 0);
+    QVERIFY(child.exited);
+    QCOMPARE(child.text, std::string("interrupted"));
+  }
+
+  // Group 3: a copied job folder carries the original's id; resuming the copy dereferenced an
+  // empty job(id) (std::bad_alloc) and rewrote the ORIGINAL's job.json, and every `jobs list`
+  // rewrote it again.
+  void copiedJobFolderIsRefusedAndTheOriginalUntouched() {
+    QTemporaryDir dir;
+    JobStore store(dir.path().toStdString());
+    JobRegistry reg;
+    reg.add("x", [](JobContext&) -> std::string { throw s2v::Error("simulated failure"); });
+    std::string id;
+    {
+      JobQueue q(store, reg);
+      id = q.submit({"x", "t", {}, ""});
+      QVERIFY(q.wait_until_idle(std::chrono::seconds(5)));
+    }
+    const auto original = store.folder(id) / "job.json";
+    std::filesystem::copy(store.folder(id), store.root() / "COPY", std::filesystem::copy_options::recursive);
+    // the copy says "running" (copied mid-run): loading it would rewrite a record
+    auto j = nlohmann::json::parse(read_all(store.root() / "COPY" / "job.json"));
+    j["state"] = "running";
+    std::ofstream(store.root() / "COPY" / "job.json") << j.dump(2);
+    const std::string before = read_all(original);
+    const std::string copy_before = read_all(store.root() / "COPY" / "job.json");
+
+    const auto list = store.list();
+    QCOMPARE(list.size(), size_t(2));
+    bool listed = false;
+    for (const auto& r : list)
+      if (r.id == "COPY") {
+        listed = true;
+        QCOMPARE(r.state, JobState::Failed);
+        QVERIFY2(r.error.find("names job '" + id + "'") != std::string::npos, r.error.c_str());
+      }
+    QVERIFY(listed);
+    JobQueue q(store, reg);
+    try {
+      q.resume("COPY");
+      QFAIL("resuming a copied folder must be refused");
+    } catch (const s2v::Error& e) {
+      QCOMPARE(e.kind(), ErrorKind::Corrupt);
+      QVERIFY2(std::string(e.what()).find("copied or renamed") != std::string::npos, e.what());
+    }
+    q.load_journal();  // the broken entry is listed but cannot be resumed
+    QVERIFY(!q.resume("COPY"));
+    QCOMPARE(read_all(original), before);
+    QCOMPARE(read_all(store.root() / "COPY" / "job.json"), copy_before);
+  }
+
+  void jobIdsStayInsideTheJobFolder() {
+    QTemporaryDir dir;
+    JobStore store((dir.path() + "/jobs").toStdString());
+    for (const char* bad : {"../../x", "..", ".", "", "a/b", ".hidden"}) {
+      try {
+        store.load(bad);
+        QFAIL(bad);
+      } catch (const s2v::Error& e) {
+        QCOMPARE(e.kind(), ErrorKind::InvalidArgument);
+      }
+    }
+    QVERIFY_THROWS_EXCEPTION(s2v::Error, store.request_cancel("../x"));
+    QVERIFY(!std::filesystem::exists(dir.path().toStdString() + "/x"));
+    QVERIFY(JobStore::valid_id("20250101-120000-ab12"));
+  }
+
+  // Group 11: a corrupt job.json made the job vanish from the list.
+  void unreadableRecordIsListedWithTheReason() {
+    QTemporaryDir dir;
+    JobStore store(dir.path().toStdString());
+    const auto good = store.create({"x", "t", {}, ""});
+    std::filesystem::create_directories(store.root() / "20250101-000000-dead");
+    std::ofstream(store.root() / "20250101-000000-dead" / "job.json") << "{\"id\": \"20250101-000000-de";
+    const auto list = store.list();
+    QCOMPARE(list.size(), size_t(2));
+    const auto& broken = list[0].id == good.id ? list[1] : list[0];
+    QCOMPARE(broken.id, std::string("20250101-000000-dead"));
+    QCOMPARE(broken.state, JobState::Failed);
+    QVERIFY2(broken.error.find("cannot be read") != std::string::npos, broken.error.c_str());
+  }
+
+  // Group 11: a lock that is a folder read "another process is already running this job".
+  void lockThatIsAFolderSaysSo() {
+    QTemporaryDir dir;
+    JobStore store(dir.path().toStdString());
+    JobRegistry reg;
+    reg.add("x", [](JobContext&) { return std::string("ok"); });
+    JobRecord r = store.create({"x", "t", {}, ""});
+    r.state = JobState::Interrupted;
+    store.save(r);
+    std::filesystem::create_directory(store.folder(r.id) / "lock");
+    JobQueue q(store, reg);
+    QVERIFY(q.resume(r.id));
+    QVERIFY(q.wait_until_idle(std::chrono::seconds(5)));
+    const auto after = q.job(r.id);
+    QCOMPARE(after->state, JobState::Failed);
+    QVERIFY2(after->error.find("lock file") != std::string::npos &&
+                 after->error.find("Is a directory") != std::string::npos,
+             after->error.c_str());
+  }
+
+  // Group 10: parameters that are not UTF-8 (a file name) threw json type_error.316 and left an
+  // empty orphan job folder.
+  void nonUtf8ParametersAreRefusedWithoutAnOrphanFolder() {
+    QTemporaryDir dir;
+    JobStore store(dir.path().toStdString());
+    JobRegistry reg;
+    reg.add("x", [](JobContext&) { return std::string("ok"); });
+    JobQueue q(store, reg);
+    try {
+      q.submit({"x", "t", {{"image", "/tmp/portr\xe4it.png"}}, ""});
+      QFAIL("a non-UTF-8 parameter must be refused");
+    } catch (const s2v::Error& e) {
+      QVERIFY2(std::string(e.what()).find("not valid UTF-8") != std::string::npos, e.what());
+    }
+    QVERIFY(std::filesystem::is_empty(store.root()));
   }
 
   void testPatternWritesSegmentsAndTheWholeVideo() {
