@@ -4,12 +4,15 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
+#include <filesystem>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
+#include "models/base/utf8.h"
 
 namespace s2v::curation {
 
@@ -117,22 +120,62 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-ResultsDb::ResultsDb(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
+ResultsDb::ResultsDb(const std::string& path, Mode mode) : path_(path) {
+  const bool read_only = mode == Mode::ReadOnly;
+  std::error_code ec;
+  if (read_only && !std::filesystem::exists(path, ec))
+    throw Error("results database '" + path + "' does not exist", ErrorKind::NotFound, path);
+  // a FIFO or a device would block SQLite's open() or read(); a folder cannot be one
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw Error("cannot open results database '" + path + "': it is not a regular file",
+                ErrorKind::InvalidArgument, path);
+  const int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
     throw Error("cannot open results database '" + path + "': " + why, ErrorKind::Io, path);
   }
   sqlite3_busy_timeout(db_, 5000);
-  std::string sql = "CREATE TABLE IF NOT EXISTS clip_scores (";
-  const auto cols = all_columns();
-  for (size_t i = 0; i < cols.size(); ++i)
-    sql += (i ? ", \"" : "\"") + cols[i] + "\" " + sql_type(cols[i]);
-  sql += ")";
-  exec(sql);
-  exec("PRAGMA user_version = 1");
+  try {
+    if (read_only) {
+      check_schema();
+      return;
+    }
+    std::string sql = "CREATE TABLE IF NOT EXISTS clip_scores (";
+    const auto cols = all_columns();
+    for (size_t i = 0; i < cols.size(); ++i)
+      sql += (i ? ", \"" : "\"") + cols[i] + "\" " + sql_type(cols[i]);
+    sql += ")";
+    exec(sql);
+    exec("PRAGMA user_version = 1");
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void ResultsDb::check_schema() const {
+  sqlite3_stmt* st = nullptr;
+  std::set<std::string> have;
+  int rc = sqlite3_prepare_v2(db_, "SELECT name FROM pragma_table_info('clip_scores')", -1, &st, nullptr);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    have.insert(text_col(st, 0));
+    rc = SQLITE_OK;
+  }
+  const std::string why = sqlite3_errmsg(db_);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE)
+    throw Error("cannot read results database '" + path_ + "': " + why, ErrorKind::Corrupt, path_);
+  if (have.empty())
+    throw Error("'" + path_ + "' is not an S2V results database: it has no clip_scores table",
+                ErrorKind::Corrupt, path_);
+  for (const auto& c : all_columns())
+    if (!have.count(c))
+      throw Error("'" + path_ + "' is not an S2V results database of this version: its clip_scores table "
+                  "has no column '" + c + "'",
+                  ErrorKind::Corrupt, path_);
 }
 
 ResultsDb::~ResultsDb() { sqlite3_close(db_); }
@@ -223,76 +266,109 @@ int ResultsDb::count() const {
 }
 
 int ResultsDb::merge_from(const std::string& other_path) {
-  {
-    std::ifstream probe(other_path);
-    if (!probe)
-      throw Error("cannot merge results database '" + other_path + "': the file does not exist",
-                  ErrorKind::NotFound, other_path);
+  return merge_from(std::vector<std::string>{other_path});
+}
+
+int ResultsDb::merge_from(const std::vector<std::string>& others) {
+  // every input is checked before anything changes here
+  std::vector<std::unique_ptr<ResultsDb>> sources;
+  for (const auto& o : others) sources.push_back(std::make_unique<ResultsDb>(o, Mode::ReadOnly));
+  const auto columns = all_columns();
+  std::string cols, marks;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    cols += (i ? ", \"" : "\"") + columns[i] + "\"";
+    marks += i ? ", ?" : "?";
   }
-  ResultsDb other(other_path);  // makes sure the other file has our schema
-  const int n = other.count();
-  {
-    Stmt at(db_, "ATTACH DATABASE ? AS other", path_);
-    sqlite3_bind_text(at.s, 1, other_path.c_str(), int(other_path.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(at.s) != SQLITE_DONE)
-      throw Error("cannot attach results database '" + other_path + "': " + sqlite3_errmsg(db_),
-                  ErrorKind::Io, other_path);
-  }
-  std::string cols;
-  for (const auto& c : all_columns()) cols += (cols.empty() ? "\"" : ", \"") + c + "\"";
+  Stmt ins(db_, "INSERT OR REPLACE INTO main.clip_scores (" + cols + ") VALUES (" + marks + ")", path_);
+  exec("BEGIN IMMEDIATE");
+  int n = 0;
   try {
-    exec("INSERT OR REPLACE INTO main.clip_scores (" + cols + ") SELECT " + cols +
-         " FROM other.clip_scores");
+    for (const auto& src : sources) {
+      Stmt sel(src->db_, "SELECT " + cols + " FROM clip_scores", src->path_);
+      for (;;) {
+        const int rc = sqlite3_step(sel.s);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW)
+          throw Error("cannot merge results database '" + src->path_ + "': " + sqlite3_errmsg(src->db_),
+                      ErrorKind::Corrupt, src->path_);
+        for (int i = 0; i < int(columns.size()); ++i) sqlite3_bind_value(ins.s, i + 1, sqlite3_column_value(sel.s, i));
+        if (sqlite3_step(ins.s) != SQLITE_DONE)
+          throw Error("cannot merge into results database '" + path_ + "': " + sqlite3_errmsg(db_), ErrorKind::Io,
+                      path_);
+        sqlite3_reset(ins.s);
+        ++n;
+      }
+    }
+    exec("COMMIT");
   } catch (...) {
-    exec("DETACH DATABASE other");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
-  exec("DETACH DATABASE other");
   return n;
 }
 
 namespace {
 
+// A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): text
+// cells get a leading apostrophe, which spreadsheets show as text. Numbers are never text cells.
+std::string neutralised(const std::string& s) {
+  if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos) return "'" + s;
+  return s;
+}
+
 // The text of one report column for CSV (n/a = empty field).
 std::string cell(const ClipScores& r, const std::string& c) {
-  if (c == "path") return r.path;
+  if (c == "path") return neutralised(r.path);
   if (c == "duration_s") return number_text(r.duration_s);
   if (c == "width") return std::to_string(r.width);
   if (c == "height") return std::to_string(r.height);
   if (c == "fps") return number_text(r.fps);
-  if (c == "verdict") return r.verdict;
-  if (c == "failed_metrics") return join_failed(r.failed_metrics);
+  if (c == "verdict") return neutralised(r.verdict);
+  if (c == "failed_metrics") return neutralised(join_failed(r.failed_metrics));
   if (is_metric(c)) {
     const Metric m = r.metric(c);
     if (!m.value) return {};
     if (c == "subtitle_over_face_or_hands") return *m.value != 0.0 ? "true" : "false";
     return number_text(*m.value);
   }
-  if (c.ends_with("_method")) return r.metric(c.substr(0, c.size() - 7)).method;
+  if (c.ends_with("_method")) return neutralised(r.metric(c.substr(0, c.size() - 7)).method);
   return {};
 }
 
 }  // namespace
 
 void ResultsDb::export_csv(const std::string& out_path) const {
-  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write CSV '" + out_path + "'", ErrorKind::Io, out_path);
+  const auto rows = all();  // read before the output exists
+  AtomicFile out(out_path, {path_});
   const auto& cols = column_names();
-  for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << cols[i];
-  out << "\n";
-  for (const auto& r : all()) {
-    for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << csv_field(cell(r, cols[i]));
-    out << "\n";
+  std::string text;
+  for (size_t i = 0; i < cols.size(); ++i) text += (i ? "," : "") + cols[i];
+  text += "\n";
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < cols.size(); ++i) text += (i ? "," : "") + csv_field(cell(r, cols[i]));
+    text += "\n";
+    if (text.size() > (1 << 20)) {
+      out.write(text);
+      text.clear();
+    }
   }
-  if (!out) throw Error("cannot write CSV '" + out_path + "'", ErrorKind::Io, out_path);
+  out.write(text);
+  out.commit();
 }
 
 void ResultsDb::export_jsonl(const std::string& out_path) const {
-  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write JSONL '" + out_path + "'", ErrorKind::Io, out_path);
-  for (const auto& r : all()) {
+  const auto rows = all();
+  AtomicFile out(out_path, {path_});
+  std::string text;
+  for (const auto& r : rows) {
     nlohmann::ordered_json j;
     j["path"] = r.path;
+    if (!is_valid_utf8(r.path)) {
+      static const char* hex = "0123456789abcdef";
+      std::string bytes;
+      for (unsigned char c : r.path) bytes += {hex[c >> 4], hex[c & 15]};
+      j["path_bytes_hex"] = bytes;
+    }
     j["duration_s"] = r.duration_s;
     j["width"] = r.width;
     j["height"] = r.height;
@@ -309,18 +385,41 @@ void ResultsDb::export_jsonl(const std::string& out_path) const {
     j["verdict"] = r.verdict;
     j["failed_metrics"] = r.failed_metrics;
     for (const auto& m : metric_names()) j[m + "_method"] = r.metric(m).method;
-    j["na_reasons"] = nlohmann::json::parse(r.na_reasons_json());
+    const auto reasons = nlohmann::json::parse(r.na_reasons_json(), nullptr, false);
+    j["na_reasons"] = reasons.is_discarded() ? nlohmann::json::object() : reasons;
     if (!r.error.empty()) j["error"] = r.error;
-    out << j.dump() << "\n";
+    // JSON text is UTF-8: a file name that is not gets U+FFFD for its stray bytes (here and in
+    // messages quoting it), and its exact bytes in path_bytes_hex
+    text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (text.size() > (1 << 20)) {
+      out.write(text);
+      text.clear();
+    }
   }
-  if (!out) throw Error("cannot write JSONL '" + out_path + "'", ErrorKind::Io, out_path);
+  out.write(text);
+  out.commit();
 }
 
-int merge_databases(const std::vector<std::string>& inputs, const std::string& out_path) {
-  ResultsDb out(out_path);
-  int n = 0;
-  for (const auto& in : inputs) n += out.merge_from(in);
-  return n;
+MergeResult merge_databases(const std::vector<std::string>& inputs, const std::string& out_path) {
+  if (inputs.empty()) throw Error("nothing to merge: no input database was given", ErrorKind::InvalidArgument);
+  const std::vector<std::filesystem::path> sources(inputs.begin(), inputs.end());
+  check_output_target(out_path, sources);  // never one of the inputs, a device or a folder
+  MergeResult r;
+  std::error_code ec;
+  if (std::filesystem::exists(out_path, ec)) {
+    ResultsDb out(out_path);  // an existing database changes in one transaction
+    r.rows_read = out.merge_from(inputs);
+    r.clips = out.count();
+    return r;
+  }
+  AtomicFile file(out_path, sources);  // a new one appears only when complete
+  {
+    ResultsDb out(file.part().string());
+    r.rows_read = out.merge_from(inputs);
+    r.clips = out.count();
+  }
+  file.commit();
+  return r;
 }
 
 }  // namespace s2v::curation

@@ -2,16 +2,23 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include "common/child.h"
+#include "common/error_of.h"
 
 #include "core/curation/preset.h"
 #include "core/curation/results_db.h"
 #include "models/base/error.h"
 
 using namespace s2v::curation;
+
+using s2v::test::error_of;
 
 namespace {
 
@@ -42,6 +49,13 @@ ClipScores sample_row(const std::string& path, double motion) {
   s.overlays = {o};
   apply_preset(Preset::builtin("talking-head"), s);
   return s;
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::vector<std::string> lines_of(const std::string& path) {
@@ -150,14 +164,155 @@ class TestResultsDb : public QObject {
       b.upsert(sample_row("two.mp4", 2.0));
       b.upsert(sample_row("both.mp4", 2.0));
     }
-    const int merged = merge_databases({at("m1.sqlite"), at("m2.sqlite")}, at("merged.sqlite"));
-    QCOMPARE(merged, 4);
+    const auto merged = merge_databases({at("m1.sqlite"), at("m2.sqlite")}, at("merged.sqlite"));
+    // issue #19 group 4: "merged 103 rows" was reported when 44 were present
+    QCOMPARE(merged.rows_read, 4);
+    QCOMPARE(merged.clips, 3);
     ResultsDb out(at("merged.sqlite"));
     QCOMPARE(out.count(), 3);
     QCOMPARE(*out.get("both.mp4")->metric("motion").value, 2.0);
     QCOMPARE(*out.get("one.mp4")->metric("motion").value, 1.0);
     const auto rows = out.all();
     QCOMPARE(rows.front().path, std::string("both.mp4"));
+  }
+
+  // Issue #19 group 4: a corrupt input left the output with some rows (and blamed the output).
+  void mergeWithACorruptInputChangesNothingAndNamesIt() {
+    {
+      ResultsDb good(at("good.sqlite"));
+      for (int i = 0; i < 3; ++i) good.upsert(sample_row("good" + std::to_string(i) + ".mp4", i));
+      ResultsDb big(at("big.sqlite"));
+      for (int i = 0; i < 40; ++i) big.upsert(sample_row("big" + std::to_string(i) + ".mp4", i));
+    }
+    // damage the table's pages past the schema page: the file opens, reading its rows fails
+    const std::string corrupt = at("corrupt.sqlite");
+    std::filesystem::copy_file(at("big.sqlite"), corrupt);
+    const auto size = std::filesystem::file_size(corrupt);
+    QVERIFY(size > 4 * 4096);
+    {
+      std::fstream f(corrupt, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(2 * 4096);
+      const std::string junk(size - 2 * 4096, '\xa5');
+      f.write(junk.data(), std::streamsize(junk.size()));
+    }
+    // a new output: nothing appears under its name (nor a .part)
+    s2v::ErrorKind kind{};
+    std::string e = error_of([&] { merge_databases({at("good.sqlite"), corrupt}, at("m-new.sqlite")); }, &kind);
+    qInfo("%s", e.c_str());
+    QVERIFY2(e.find("corrupt.sqlite") != std::string::npos, e.c_str());
+    QVERIFY2(e.find("m-new.sqlite") == std::string::npos, e.c_str());
+    QCOMPARE(kind, s2v::ErrorKind::Corrupt);
+    QVERIFY(!std::filesystem::exists(at("m-new.sqlite")));
+    QVERIFY(!std::filesystem::exists(at("m-new.sqlite.part")));
+    // an existing output keeps exactly its rows
+    {
+      ResultsDb existing(at("m-old.sqlite"));
+      existing.upsert(sample_row("kept.mp4", 1));
+    }
+    e = error_of([&] { merge_databases({at("good.sqlite"), corrupt}, at("m-old.sqlite")); });
+    QVERIFY2(e.find("corrupt.sqlite") != std::string::npos, e.c_str());
+    ResultsDb old(at("m-old.sqlite"));
+    QCOMPARE(old.count(), 1);
+  }
+
+  // A SQLite file that is not ours was silently merged as 0 rows (and got our table added).
+  void mergeRefusesAForeignDatabaseAndLeavesItAlone() {
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(at("foreign.sqlite").c_str(), &db), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(db, "CREATE TABLE photos (name TEXT); INSERT INTO photos VALUES ('x')", nullptr, nullptr,
+                          nullptr),
+             SQLITE_OK);
+    sqlite3_close(db);
+    const std::string before = bytes_of(at("foreign.sqlite"));
+    s2v::ErrorKind kind{};
+    const std::string e =
+        error_of([&] { merge_databases({at("foreign.sqlite")}, at("m-foreign.sqlite")); }, &kind);
+    QVERIFY2(e.find("not an S2V results database") != std::string::npos, e.c_str());
+    QCOMPARE(kind, s2v::ErrorKind::Corrupt);
+    QCOMPARE(bytes_of(at("foreign.sqlite")), before);
+    QVERIFY(!std::filesystem::exists(at("m-foreign.sqlite")));
+    // exporting it is refused the same way, and writes nothing
+    QVERIFY(!error_of([&] { ResultsDb(at("foreign.sqlite"), ResultsDb::Mode::ReadOnly).export_csv(at("f.csv")); }).empty());
+    QVERIFY(!std::filesystem::exists(at("f.csv")));
+  }
+
+  // Group 1: `curate export v.db --out v.db` (or a database named x.csv) truncated the database;
+  // `curate merge a.db --out a.db` the same by inode.
+  void exportAndMergeNeverOverwriteTheirInput() {
+    {
+      ResultsDb db(at("x.csv"));
+      db.upsert(sample_row("a.mp4", 1.0));
+    }
+    const std::string before = bytes_of(at("x.csv"));
+    const ResultsDb db(at("x.csv"), ResultsDb::Mode::ReadOnly);
+    for (auto f : {&ResultsDb::export_csv, &ResultsDb::export_jsonl}) {
+      const std::string e = error_of([&] { (db.*f)(at("x.csv")); });
+      QVERIFY2(e.find("is the input") != std::string::npos, e.c_str());
+    }
+    std::filesystem::create_hard_link(at("x.csv"), at("x-link.db"));
+    QVERIFY(!error_of([&] { merge_databases({at("x.csv")}, at("x-link.db")); }).empty());
+    QCOMPARE(bytes_of(at("x.csv")), before);
+    QCOMPARE(ResultsDb(at("x.csv"), ResultsDb::Mode::ReadOnly).count(), 1);
+  }
+
+  // Group 4: on a full disk the export left a cut JSONL / 0-byte CSV under the final name and
+  // said only "cannot write JSONL". The disk is simulated as full with RLIMIT_FSIZE in a child.
+  void exportOnAFullDiskLeavesNothingAndSaysWhy() {
+    {
+      ResultsDb db(at("full.sqlite"));
+      for (int i = 0; i < 20; ++i) db.upsert(sample_row("clip" + std::to_string(i) + ".mp4", i));
+    }
+    for (const char* name : {"full.jsonl", "full.csv"}) {
+      const std::string out = at(name);
+      const auto child = s2v::test::run_in_child([&]() -> std::string {
+        const ResultsDb db(at("full.sqlite"), ResultsDb::Mode::ReadOnly);
+        return error_of([&] {
+          if (std::string(name).ends_with(".csv")) db.export_csv(out);
+          else db.export_jsonl(out);
+        });
+      }, 2048);
+      QVERIFY(child.exited);
+      qInfo("%s", child.text.c_str());
+      QVERIFY2(child.text.find(name) != std::string::npos && child.text.find("File too large") != std::string::npos,
+               child.text.c_str());
+      QVERIFY(!std::filesystem::exists(out));
+      QVERIFY(!std::filesystem::exists(out + ".part"));
+    }
+  }
+
+  // Group 12: text cells starting with = + - @ ran as formulas in a spreadsheet.
+  void csvNeutralisesFormulaCells() {
+    ResultsDb db(at("inject.sqlite"));
+    auto row = sample_row("=HYPERLINK(\"http://x\")", -0.5);  // av_offset_s stays a negative number
+    row.set("motion", Metric::of(1.0, "@SUM(A1:A9)"));
+    db.upsert(row);
+    db.upsert(sample_row("+cmd|' /C calc'!A0.mp4", 1.0));
+    db.upsert(sample_row("-2+3.mp4", 1.0));
+    db.export_csv(at("inject.csv"));
+    const auto lines = lines_of(at("inject.csv"));
+    QCOMPARE(lines.size(), size_t(4));
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const std::string& l = lines[i];
+      QVERIFY2(l.starts_with("'") || l.starts_with("\"'"), l.c_str());
+      QVERIFY2(l.find(",-0.5,") != std::string::npos, l.c_str());  // numbers are not touched
+    }
+    QVERIFY(lines[1].find(",'@SUM(A1:A9),") != std::string::npos || lines[2].find(",'@SUM(A1:A9),") != std::string::npos ||
+            lines[3].find(",'@SUM(A1:A9),") != std::string::npos);
+  }
+
+  // Group 10: a path that is not UTF-8 made the JSONL export throw json type_error.316 (0 bytes).
+  void jsonlKeepsANonUtf8PathLosslessly() {
+    ResultsDb db(at("bytes.sqlite"));
+    const std::string path = "clips/portr\xe4it.mp4";  // Latin-1 bytes in a file name
+    auto row = sample_row(path, 1.0);
+    row.error = "cannot decode '" + path + "'";
+    db.upsert(row);
+    db.export_jsonl(at("bytes.jsonl"));
+    const auto lines = lines_of(at("bytes.jsonl"));
+    QCOMPARE(lines.size(), size_t(1));
+    const auto j = nlohmann::json::parse(lines[0]);  // a strict parser accepts it
+    QCOMPARE(j["path"].get<std::string>(), std::string("clips/portr\xef\xbf\xbdit.mp4"));
+    QCOMPARE(j["path_bytes_hex"].get<std::string>(), std::string("636c6970732f706f727472e469742e6d7034"));
   }
 
   void mergeOfMissingFileNamesIt() {
