@@ -142,6 +142,15 @@ AudioBuffer read_audio(const fs::path& path, const AudioReadOptions& options) {
     throw Error("cannot read audio from " + quoted(path) + ": it holds no audio samples "
                 "(zero-length or undecodable)",
                 ErrorKind::Corrupt, path.string());
+  // a float WAV may store NaN or infinity: no later stage (peak, silence, wav2vec2) means anything then
+  const auto bad = std::find_if(out.samples.begin(), out.samples.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != out.samples.end()) {
+    char at[32];
+    std::snprintf(at, sizeof at, "%.2f s", double(bad - out.samples.begin()) / out.sample_rate);
+    throw Error("cannot read audio from " + quoted(path) + ": it holds samples that are not numbers (NaN or "
+                "infinity), the first at " + at,
+                ErrorKind::Corrupt, path.string());
+  }
   if (options.start_s > 0 || options.end_s >= 0) {
     if (options.end_s >= 0 && options.end_s <= options.start_s)
       throw Error("cannot read audio from " + quoted(path) + ": the trim range ends before it starts",

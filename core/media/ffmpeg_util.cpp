@@ -82,14 +82,27 @@ void check_readable(const fs::path& file, const std::string& what) {
   std::error_code ec;
   const auto st = fs::status(file, ec);
   if (ec || !fs::exists(st)) {
-    if (ec && ec != std::errc::no_such_file_or_directory && ec.value() == EACCES)
+    if (ec && ec.value() == EACCES)
       throw Error("cannot " + what + " " + quoted(file) + ": permission denied",
                   ErrorKind::PermissionDenied, file.string());
+    if (ec && ec.value() == ELOOP)
+      throw Error("cannot " + what + " " + quoted(file) + ": its path is a loop of symbolic links",
+                  ErrorKind::InvalidArgument, file.string());
+    if (ec && ec.value() == ENOTDIR)
+      throw Error("cannot " + what + " " + quoted(file) + ": a part of its path is a file, not a folder",
+                  ErrorKind::NotFound, file.string());
     throw Error("cannot " + what + " " + quoted(file) + ": the file does not exist",
                 ErrorKind::NotFound, file.string());
   }
   if (fs::is_directory(st))
     throw Error("cannot " + what + " " + quoted(file) + ": it is a folder, not a file",
+                ErrorKind::InvalidArgument, file.string());
+  // A FIFO, a socket or a device blocks in open() or read() until someone writes to it (forever,
+  // and a cancel cannot reach a thread stuck there): media inputs are regular files.
+  if (!fs::is_regular_file(st))
+    throw Error("cannot " + what + " " + quoted(file) + ": it is " +
+                    (fs::is_fifo(st) ? "a FIFO (named pipe)" : fs::is_socket(st) ? "a socket" : "a device") +
+                    ", not a regular file",
                 ErrorKind::InvalidArgument, file.string());
   if (::access(file.c_str(), R_OK) != 0)
     throw Error("cannot " + what + " " + quoted(file) + ": permission denied",

@@ -34,7 +34,8 @@ ErrorKind kind_of(int err);
 [[noreturn]] void throw_av(int err, const std::string& what, const std::filesystem::path& file);
 
 // Checks that a path can be read before FFmpeg sees it so missing files and permissions get a
-// precise sentence. Throws NotFound / PermissionDenied / InvalidArgument (a directory).
+// precise sentence. Throws NotFound / PermissionDenied / InvalidArgument (a folder, a FIFO, a
+// socket or a device, which would block in open(); a loop of symbolic links).
 void check_readable(const std::filesystem::path& file, const std::string& what);
 
 // A display name for messages: the file name with its folder, as given.

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <utility>
 
 #include "core/media/ffmpeg_util.h"
 
@@ -26,6 +28,17 @@ namespace {
 bool is_image_demuxer(const AVInputFormat* f) {
   const std::string n = f ? f->name : "";
   return n == "image2" || (n.size() > 5 && n.compare(n.size() - 5, 5, "_pipe") == 0);
+}
+
+// Width and height from a PNG's IHDR chunk ({0, 0} when the file is not a PNG).
+std::pair<int64_t, int64_t> png_header_size(const fs::path& path) {
+  unsigned char b[24] = {0};
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char*>(b), sizeof b)) return {0, 0};
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (std::memcmp(b, sig, 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0) return {0, 0};
+  auto be32 = [&](int o) { return int64_t(b[o]) << 24 | int64_t(b[o + 1]) << 16 | int64_t(b[o + 2]) << 8 | b[o + 3]; };
+  return {be32(16), be32(20)};
 }
 
 double to_seconds(int64_t ts, AVRational tb) {
@@ -71,10 +84,22 @@ MediaInfo probe(const fs::path& path) {
     info.video_codec = avcodec_get_name(par->codec_id);
     info.coded_width = par->width;
     info.coded_height = par->height;
-    if (par->width <= 0 || par->height <= 0)
-      throw Error("cannot read " + name + ": its video stream has no valid frame size (" +
-                      std::to_string(par->width) + "x" + std::to_string(par->height) + ")",
+    if (par->width <= 0 || par->height <= 0) {
+      // FFmpeg leaves 0x0 when it refuses a picture too large to allocate: say what the header says
+      const auto [w, h] = png_header_size(path);
+      if (w > kMaxSide || h > kMaxSide)
+        throw Error("cannot read " + name + ": its frame size " + std::to_string(w) + "x" + std::to_string(h) +
+                        " is above the " + std::to_string(kMaxSide) + " px limit",
+                    ErrorKind::Unsupported, path.string());
+      if (w > 0 && h > 0)  // a sound header over picture data that ends early or is damaged
+        throw Error("cannot read " + name + ": its " + std::to_string(w) + "x" + std::to_string(h) +
+                        " picture cannot be decoded: the data is truncated or damaged",
+                    ErrorKind::Corrupt, path.string());
+      throw Error("cannot read " + name + ": its video stream has no frame size FFmpeg could read (" +
+                      std::to_string(par->width) + "x" + std::to_string(par->height) +
+                      "): the header is damaged or the picture is larger than FFmpeg decodes",
                   ErrorKind::Corrupt, path.string());
+    }
     if (par->width > kMaxSide || par->height > kMaxSide)
       throw Error("cannot read " + name + ": its frame size " + std::to_string(par->width) + "x" +
                       std::to_string(par->height) + " is above the " + std::to_string(kMaxSide) +

@@ -184,6 +184,31 @@ class TestAudio : public QObject {
     QVERIFY(ms < 10000);
   }
 
+  // Issue #19 group 11: a float WAV holding NaN or infinity was reported as "is silent" (NaN
+  // fails every comparison the peak makes). Written by hand: IEEE float, mono, 16 kHz.
+  void rejectsNonFiniteSamples() {
+    for (float bad : {std::nanf(""), INFINITY}) {
+      std::vector<float> samples(16000);
+      for (size_t i = 0; i < samples.size(); ++i) samples[i] = 0.5f * std::sin(float(i) * 0.1f);
+      samples[8000] = bad;
+      std::vector<uint8_t> b;
+      auto put = [&](uint32_t v, int n) {
+        for (int i = 0; i < n; ++i) b.push_back(uint8_t(v >> (8 * i)));
+      };
+      auto tag = [&](const char* t) { b.insert(b.end(), t, t + 4); };
+      const uint32_t data = uint32_t(samples.size() * 4);
+      tag("RIFF"), put(36 + data, 4), tag("WAVE"), tag("fmt "), put(16, 4), put(3, 2), put(1, 2);
+      put(16000, 4), put(16000 * 4, 4), put(4, 2), put(32, 2), tag("data"), put(data, 4);
+      const auto* raw = reinterpret_cast<const uint8_t*>(samples.data());
+      b.insert(b.end(), raw, raw + data);
+      const fs::path p = dir() / "nonfinite.wav";
+      test::write_bytes(p, b);
+      std::string msg;
+      QVERIFY(test::throws_kind([&] { read_audio(p); }, ErrorKind::Corrupt, "nonfinite.wav", &msg));
+      QVERIFY2(msg.find("not numbers") != std::string::npos && msg.find("0.50 s") != std::string::npos, msg.c_str());
+    }
+  }
+
   void rejectsBadAudio() {
     // Header only: a zero-length WAV.
     auto wav = test::read_bytes(dir() / "tone.wav");

@@ -8,9 +8,12 @@
 #include <filesystem>
 #include <random>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/media/audio.h"
 #include "core/media/probe.h"
+#include "core/media/video_reader.h"
 #include "media_test_util.h"
 
 namespace fs = std::filesystem;
@@ -229,6 +232,66 @@ class TestProbe : public QObject {
     test::write_bytes(dir() / "alien.mkv", bytes);
     QVERIFY(test::throws_kind([&] { probe(dir() / "alien.mkv"); }, ErrorKind::Unsupported,
                               "alien.mkv"));
+  }
+
+  // Issue #19 group 5: a FIFO as an input blocked in open() until someone wrote to it (forever).
+  void rejectsAFifoWithoutBlocking() {
+    const fs::path fifo = dir() / "pipe.wav";
+    QVERIFY(::mkfifo(fifo.c_str(), 0666) == 0);
+    std::string msg;
+    QVERIFY(test::throws_kind([&] { probe(fifo); }, ErrorKind::InvalidArgument, "pipe.wav", &msg));
+    QVERIFY2(msg.find("FIFO") != std::string::npos, msg.c_str());
+    QVERIFY(test::throws_kind([&] { read_audio(fifo); }, ErrorKind::InvalidArgument, "FIFO"));
+    QVERIFY(test::throws_kind([&] { VideoReader r(fifo); }, ErrorKind::InvalidArgument, "FIFO"));
+  }
+
+  // Group 11: a loop of symbolic links was reported as "does not exist".
+  void namesASymlinkLoop() {
+    fs::create_symlink("loop-b.mp4", dir() / "loop-a.mp4");
+    fs::create_symlink("loop-a.mp4", dir() / "loop-b.mp4");
+    QVERIFY(test::throws_kind([&] { probe(dir() / "loop-a.mp4"); }, ErrorKind::InvalidArgument,
+                              "loop of symbolic links"));
+  }
+
+  // Group 11: a 60000x60000 PNG was reported as "no valid frame size (0x0)": FFmpeg refuses to
+  // size it and leaves 0x0; the header says what it is.
+  void namesTheSizeOfAHugePng() {
+    std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    auto chunk = [&](const char* type, const std::vector<uint8_t>& data) {
+      const uint32_t n = uint32_t(data.size());
+      for (int s = 24; s >= 0; s -= 8) png.push_back(uint8_t(n >> s));
+      std::vector<uint8_t> body(type, type + 4);
+      body.insert(body.end(), data.begin(), data.end());
+      png.insert(png.end(), body.begin(), body.end());
+      uint32_t crc = 0xFFFFFFFFu;  // CRC-32 as PNG defines it
+      for (uint8_t b : body) {
+        crc ^= b;
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+      }
+      crc ^= 0xFFFFFFFFu;
+      for (int s = 24; s >= 0; s -= 8) png.push_back(uint8_t(crc >> s));
+    };
+    const uint32_t side = 60000;
+    std::vector<uint8_t> ihdr;
+    for (int k = 0; k < 2; ++k)
+      for (int s = 24; s >= 0; s -= 8) ihdr.push_back(uint8_t(side >> s));
+    ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8-bit RGB
+    chunk("IHDR", ihdr);
+    chunk("IEND", {});
+    test::write_bytes(dir() / "huge.png", png);
+    std::string msg;
+    QVERIFY(test::throws_kind([&] { probe(dir() / "huge.png"); }, ErrorKind::Unsupported, "huge.png", &msg));
+    QVERIFY2(msg.find("60000x60000") != std::string::npos && msg.find("8192") != std::string::npos, msg.c_str());
+  }
+
+  // Group 11: a truncated PNG read "no valid frame size (0x0)"; its header is sound, its data is not.
+  void namesATruncatedPng() {
+    auto bytes = test::read_bytes(dir() / "picture.bin");
+    bytes.resize(bytes.size() * 6 / 10);
+    test::write_bytes(dir() / "cut.png", bytes);
+    std::string msg;
+    QVERIFY(test::throws_kind([&] { probe(dir() / "cut.png"); }, ErrorKind::Corrupt, "cut.png", &msg));
+    QVERIFY2(msg.find("96x64") != std::string::npos && msg.find("truncated") != std::string::npos, msg.c_str());
   }
 
   void rejectsPermissionDenied() {
