@@ -10,7 +10,12 @@
 //   finally the clips joined with the (trimmed) audio.
 #include "core/generate/generate_job.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -26,8 +31,10 @@
 #include "core/media/mux.h"
 #include "core/media/probe.h"
 #include "core/media/tensor.h"
+#include "core/media/video_reader.h"
 #include "core/sampling/guidance.h"
 #include "core/sampling/scheduler.h"
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
 #include "models/weights/inspect.h"
 #include "models/weights/safetensors.h"
@@ -49,8 +56,51 @@ jobs::JobSpec make_generate_spec(const GenerateParams& params) {
   return spec;
 }
 
+namespace {
+
+// The final video's name and place, checked before anything renders (a render can take hours):
+// a container FFmpeg writes video to, never a folder, device or input, in a place that takes files.
+void check_output(const GenerateParams& p) {
+  if (p.out.empty()) return;  // the job folder's output.mp4
+  const fs::path out = p.out;
+  std::string ext = out.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext != ".mp4" && ext != ".mov" && ext != ".mkv")
+    throw Error("--out '" + p.out + "' must end in .mp4, .mov or .mkv (the video container)", ErrorKind::InvalidArgument,
+                p.out);
+  check_output_target(out, {p.image, p.audio, p.pose_video});
+  // the job creates missing folders: the nearest existing one must be a folder that takes files
+  fs::path dir = out.parent_path();
+  std::error_code ec;
+  while (!dir.empty() && !fs::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw Error("--out '" + p.out + "' cannot be written: '" + dir.string() + "' is a file, not a folder",
+                ErrorKind::InvalidArgument, p.out);
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Error("--out '" + p.out + "' cannot be written: the folder '" + dir.string() + "' is not writable (" +
+                    std::strerror(errno) + ")",
+                ErrorKind::PermissionDenied, p.out);
+}
+
+// The pose video must give frames: not a sound file, not a damaged picture.
+void check_pose_video(const std::string& pose_video) {
+  if (pose_video.empty()) return;
+  const auto info = media::probe(pose_video);
+  if (!info.has_video)
+    throw Error("the pose video '" + pose_video + "' has no video stream (it holds " + media::to_string(info.kind) + ")",
+                ErrorKind::InvalidArgument, pose_video);
+  media::VideoReader reader(pose_video);
+  media::RgbFrame frame;
+  if (!reader.read(frame))
+    throw Error("the pose video '" + pose_video + "' has no frame that decodes", ErrorKind::Corrupt, pose_video);
+}
+
+}  // namespace
+
 Preflight preflight(const GenerateParams& params) {
   params.validate();
+  check_output(params);
   Preflight pre;
   const Placement where = resolve_placement(params);
   pre.device = where.device.str();
@@ -62,19 +112,21 @@ Preflight preflight(const GenerateParams& params) {
     throw Error(msg, ErrorKind::NotFound, params.ckpt_dir);
   }
   const PipelineInputs in = load_inputs(params);
+  check_pose_video(params.pose_video);
   pre.height = in.height;
   pre.width = in.width;
   pre.audio_s = in.audio.duration_s();
   pre.clips = clips_for_audio_seconds(pre.audio_s, params.infer_frames);
   if (params.num_clip > 0) pre.clips = std::min(pre.clips, params.num_clip);
   pre.frames = output_frames(pre.clips, params.infer_frames, params.init_first_frame);
-  pre.estimate = estimate_memory(pre.model, params, in.height, in.width, pre.clips, pre.dtype);
+  pre.estimate = estimate_memory(pre.model, params, in.height, in.width, pre.clips, pre.dtype, pre.audio_s);
   if (params.vram_gb > 0.0) {
     // planned for the GPU: bf16 unless a dtype is asked for, fused attention
     GenerateParams gpu = params;
     gpu.device = "cuda";
     const std::string dtype = params.dtype == "auto" ? "bfloat16" : params.dtype;
-    pre.plan = plan_memory(estimate_memory(pre.model, gpu, in.height, in.width, pre.clips, dtype), params.vram_gb);
+    pre.plan = plan_memory(estimate_memory(pre.model, gpu, in.height, in.width, pre.clips, dtype, pre.audio_s),
+                           params.vram_gb);
   }
   return pre;
 }
@@ -84,6 +136,32 @@ namespace {
 std::string clip_name(int r) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "clip_%04d.mp4", r);
+  return buf;
+}
+
+// The motion state after `done` clips. The name carries the count so that it commits together
+// with state.json: a kill after the file is written but before state.json says so leaves the
+// state the journal names (motion_<done>) in place, and the next clip's file is simply unused.
+std::string motion_name(int done);
+
+}  // namespace
+
+fs::path last_motion_state(const fs::path& job_folder) {
+  fs::path best;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(job_folder / "state", ec)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("motion_", 0) == 0 && e.path().extension() == ".safetensors" && name > best.filename().string())
+      best = e.path();
+  }
+  return best;
+}
+
+namespace {
+
+std::string motion_name(int done) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "motion_%04d.safetensors", done);
   return buf;
 }
 
@@ -155,7 +233,7 @@ std::string run_generate_job(jobs::JobContext& ctx) {
   try {
     // ---- encoders ----
     report("encoding audio", "wav2vec2 features", 0, 1);
-    EncodedAudioClips audio = pipe.encode_audio(in.audio, p.infer_frames);
+    EncodedAudioClips audio = pipe.encode_audio(in.audio, p.infer_frames, p.num_clip);
     int clips = static_cast<int>(audio.num_repeat);
     if (p.num_clip > 0 && p.num_clip < clips) clips = p.num_clip;
     ctx.check_cancelled();
@@ -173,15 +251,15 @@ std::string run_generate_job(jobs::JobContext& ctx) {
 
     // ---- resume ----
     const fs::path clip_dir = ctx.folder() / "clips";
-    const fs::path motion_file = ctx.folder() / "state" / "motion.safetensors";
+    const fs::path state_dir = ctx.folder() / "state";
     fs::create_directories(clip_dir);
-    fs::create_directories(motion_file.parent_path());
+    fs::create_directories(state_dir);
     int done = state.value("clips_done", 0);
     if (done > 0) {
-      bool ok = fs::exists(motion_file);
+      bool ok = fs::exists(state_dir / motion_name(done));
       for (int r = 0; r < done && ok; ++r) ok = fs::exists(clip_dir / clip_name(r));
       if (ok) {
-        cs = pipe.load_state(motion_file);
+        cs = pipe.load_state(state_dir / motion_name(done));
       } else {
         done = 0;  // the saved state is incomplete: start over
       }
@@ -237,10 +315,12 @@ std::string run_generate_job(jobs::JobContext& ctx) {
       // job must give the same file bytes an uninterrupted one does (the DiT step dwarfs this)
       vo.threads = 1;
       media::write_video_tensor(video, clip_dir / clip_name(r), vo);
-      pipe.save_state(cs, motion_file, p.infer_frames < kMotionFrames);
+      pipe.save_state(cs, state_dir / motion_name(r + 1), p.infer_frames < kMotionFrames);
       state["clips_done"] = r + 1;
       state["clips"] = clips;
-      ctx.save_state(state);
+      ctx.save_state(state);  // the commit point: from here on motion_<r+1> is the state
+      std::error_code ec;
+      fs::remove(state_dir / motion_name(r), ec);
 
       jobs::Progress pr;
       pr.stage = "clip done";

@@ -5,6 +5,7 @@
 // resumed job continues at the next clip and yields the frames an uninterrupted run would.
 // No LibTorch in this header.
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,10 @@ struct Preflight {
   std::optional<MemoryPlan> plan;  // with params.vram_gb: the settings chosen for that GPU
 };
 Preflight preflight(const GenerateParams& params);
+
+// The motion state of a job's last finished clip (<job>/state/motion_NNNN.safetensors, the
+// highest NNNN); empty when none was saved.
+std::filesystem::path last_motion_state(const std::filesystem::path& job_folder);
 
 // The runner registered under kGenerateKind (CLI and UI both register it).
 std::string run_generate_job(jobs::JobContext& ctx);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/base/error.h"
+#include "models/base/utf8.h"
 
 namespace s2v::generate {
 
@@ -49,6 +50,26 @@ void GenerateParams::validate() const {
   if (infer_frames < 4 || infer_frames % 4 != 0)
     throw invalid("infer_frames must be a positive multiple of 4 (got " +
                   std::to_string(infer_frames) + ")");
+  if (infer_frames > kMaxInferFrames)
+    throw invalid("infer_frames must be at most " + std::to_string(kMaxInferFrames) +
+                  ": the DiT's rotary position table has 1024 latent-frame positions (got " +
+                  std::to_string(infer_frames) + ")");
+  // NaN passes every "<" test and infinity every ">" test: check finiteness first
+  const std::pair<const char*, double> numbers[] = {{"audio_start", audio_start_s},
+                                                    {"audio_end", audio_end_s},
+                                                    {"sample_shift", sample_shift},
+                                                    {"sample_guide_scale", sample_guide_scale}};
+  for (const auto& [name, v] : numbers)
+    if (!std::isfinite(v)) throw invalid(std::string(name) + " must be a finite number (got " + std::to_string(v) + ")");
+  // job records are JSON text, which holds UTF-8 only
+  if (!is_valid_utf8(prompt) || !is_valid_utf8(negative_prompt))
+    throw invalid("the prompt or negative prompt is not valid UTF-8 text");
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"ckpt_dir", &ckpt_dir}, {"image", &image}, {"audio", &audio}, {"pose_video", &pose_video}, {"out", &out}};
+  for (const auto& [name, path] : paths)
+    if (!is_valid_utf8(*path))
+      throw invalid(std::string("the --") + name + " path '" + *path +
+                    "' is not valid UTF-8; rename it (job records are JSON text, which cannot hold it)");
   if (sample_steps < 1 || sample_steps > 1000)
     throw invalid("sample_steps must be between 1 and 1000 (got " + std::to_string(sample_steps) + ")");
   if (!(sample_shift > 0.0)) throw invalid("sample_shift must be positive");
@@ -176,6 +197,11 @@ int64_t output_frames(int clips, int infer_frames, bool init_first_frame) {
   if (clips <= 0) return 0;
   const int64_t first = init_first_frame ? infer_frames : infer_frames - 3;
   return first + static_cast<int64_t>(clips - 1) * infer_frames;
+}
+
+double audio_seconds_for_clips(int clips, int infer_frames, double audio_s) {
+  if (clips <= 0) return audio_s;
+  return std::min(audio_s, clips * static_cast<double>(infer_frames) / kOutputFps + 1.0);
 }
 
 int clips_for_audio_seconds(double seconds, int infer_frames) {

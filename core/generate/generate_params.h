@@ -79,11 +79,19 @@ FrameSize size_less_than_area(int height, int width, int64_t target_area, int di
 // dropped (drop_first_motion and not init_first_frame), as speech2video.py trims it.
 int64_t output_frames(int clips, int infer_frames, bool init_first_frame);
 
+// Seconds of audio wav2vec2 encodes for `clips` clips of infer_frames: their span at 16 fps plus one
+// second of right context, never more than audio_s. The official code encodes the whole file; for
+// a long file and --num_clip 1 that only costs memory (2 h of audio: gigabytes of attention).
+double audio_seconds_for_clips(int clips, int infer_frames, double audio_s);
+
 // Clips an audio of `seconds` needs (wav2vec2 at 16 kHz -> 50 Hz -> 30 Hz -> 16 fps buckets of
 // infer_frames), as speech2video.py's num_repeat; at least 1.
 int clips_for_audio_seconds(double seconds, int infer_frames);
 
 inline constexpr double kOutputFps = 16.0;  // sample_fps of the official config
+// The DiT's RoPE table has 1024 positions per axis; a clip of n frames has (n + 76) / 4 - 19
+// latent frames (after the 73 motion frames), which stays within it up to n = 4096.
+inline constexpr int kMaxInferFrames = 4096;
 inline constexpr int kMotionFrames = 73;    // transformer.motion_frames
 
 }  // namespace s2v::generate

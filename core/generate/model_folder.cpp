@@ -19,6 +19,7 @@
 #include "models/wan/dit_config.h"
 #include "models/wan/dit_cost.h"
 #include "models/wan/vae.h"
+#include "models/wav2vec2/audio_bucket.h"
 #include "models/wav2vec2/wav2vec2.h"
 #include "models/weights/checkpoint.h"
 #include "models/weights/inspect.h"
@@ -141,7 +142,10 @@ ModelFolder inspect_model_folder(const fs::path& root, bool deep, const Componen
     });
   m.demo = have_configs && configs.demo;
   m.label = have_configs ? configs.label : "unusable model";
-  if (have_configs) m.dit = configs.dit;
+  if (have_configs) {
+    m.dit = configs.dit;
+    m.wav2vec2_config = configs.wav2vec2_json;
+  }
 
   auto check = [&](Component which, const fs::path& path, auto&& verify) {
     ModelComponent comp{to_string(which), path};
@@ -236,7 +240,7 @@ uint64_t dtype_bytes(const std::string& dtype) { return dtype == "float32" ? 4 :
 }  // namespace
 
 MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& params, int height, int width,
-                               int clips, const std::string& dtype) {
+                               int clips, const std::string& dtype, double audio_s) {
   MemoryEstimate e;
   e.height = height;
   e.width = width;
@@ -255,6 +259,13 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
   e.vae_weights = params_of("VAE") * 4;     // the VAE runs in float32, as the reference
   e.wav2vec2_weights = params_of("wav2vec2") * 4;
   const wan::DiTConfig& dit = model.dit;
+  wav2vec2::Wav2Vec2Config w2v;
+  if (!model.wav2vec2_config.empty()) {
+    try {
+      w2v = wav2vec2::Wav2Vec2Config::from_json(model.wav2vec2_config);
+    } catch (const std::exception&) {
+    }
+  }
   wan::DiTCostInputs ci;
   ci.height = height;
   ci.width = width;
@@ -273,6 +284,10 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
   const int64_t lat_frames = cost.latent_frames;
   e.tokens = cost.tokens;
   e.dit_activations = static_cast<uint64_t>(cost.activation_bytes);
+  // a packed DiT dequantises one block's weights at a time into a buffer of the compute dtype
+  const auto* dit_c = model.component("DiT");
+  if (dit_c && dit_c->packed_parameters && dit.num_layers > 0)
+    e.dit_activations += dit_c->packed_parameters / static_cast<uint64_t>(dit.num_layers) * b;
   // VAE decode streams one latent frame (4 video frames) at a time; the widest full-resolution
   // stage has dim (96 for the real VAE) channels, with a few live copies plus the output clip
   const double px = static_cast<double>(height) * width;
@@ -280,18 +295,29 @@ MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& p
   const double out_frames = 4.0 * ((kMotionFrames + 3) / 4 + lat_frames) - 3.0;
   e.vae_activations = static_cast<uint64_t>(4.0 * px * vae_dim * 4.0 * 6.0 + out_frames * 3.0 * px * 4.0);
 
+  // wav2vec2 over the encoded span (16 kHz): the first conv's output (C0 channels at 3.2 kHz, a
+  // few live copies), every hidden state (kept for the layer average), one layer's attention
+  // scores [heads, T, T] and softmax, its FFN; then the decoded audio, held for the whole job
+  e.audio_encoded_s = audio_seconds_for_clips(params.num_clip, params.infer_frames, audio_s);
+  const double samples = e.audio_encoded_s * 16000.0, t50 = e.audio_encoded_s * wav2vec2::kWav2Vec2Rate;
+  const double hid = static_cast<double>(w2v.hidden_size);
+  e.audio_activations = static_cast<uint64_t>(
+      4.0 * (samples + 3.0 * static_cast<double>(w2v.conv_dim.empty() ? 512 : w2v.conv_dim[0]) * samples / 5.0 +
+             static_cast<double>(w2v.num_hidden_layers + 1) * t50 * hid +
+             2.0 * static_cast<double>(w2v.num_attention_heads) * t50 * t50 +
+             t50 * static_cast<double>(w2v.intermediate_size)));
+  e.audio_samples = static_cast<uint64_t>(audio_s * 16000.0 * 4.0);
+  const uint64_t audio_stage = e.wav2vec2_weights + e.audio_activations;
+
   const uint64_t encoders = e.t5_weights + e.wav2vec2_weights;
   e.peak_device = e.dit_weights + encoders + e.vae_weights + std::max(e.dit_activations, e.vae_activations);
   e.peak_offload_model = std::max(e.dit_weights + e.dit_activations, e.vae_weights + e.vae_activations);
   e.peak_offload_model = std::max(e.peak_offload_model, e.t5_weights);
   const uint64_t per_block = dit.num_layers > 0 ? e.dit_weights / static_cast<uint64_t>(dit.num_layers) : 0;
-  // a packed DiT dequantises one block's weights at a time into a buffer of the compute dtype
-  const auto* dit_c = model.component("DiT");
-  const uint64_t unpacked_block =
-      dit_c && dit_c->packed_parameters && dit.num_layers > 0 ? dit_c->packed_parameters / dit.num_layers * b : 0;
-  e.dit_activations += unpacked_block;
   e.peak_offload_blocks = std::max<uint64_t>({2 * per_block + e.dit_activations, e.vae_weights + e.vae_activations,
                                               e.t5_weights});
+  for (uint64_t* peak : {&e.peak_device, &e.peak_offload_model, &e.peak_offload_blocks})
+    *peak = std::max(*peak, audio_stage) + e.audio_samples;  // the encoders run before the DiT
   e.tflops_per_step = cost.flop_per_step / 1e12;
   return e;
 }
@@ -341,6 +367,8 @@ std::string MemoryEstimate::summary() const {
     << "weights: DiT " << weights::human_bytes(dit_weights) << ", umT5 " << weights::human_bytes(t5_weights)
     << ", VAE " << weights::human_bytes(vae_weights) << ", wav2vec2 " << weights::human_bytes(wav2vec2_weights)
     << "\n"
+    << "audio: wav2vec2 over " << audio_encoded_s << " s (" << weights::human_bytes(audio_activations)
+    << "), decoded audio " << weights::human_bytes(audio_samples) << "\n"
     << "peak memory: " << weights::human_bytes(peak_device) << " all resident, "
     << weights::human_bytes(peak_offload_model) << " with --offload_model, "
     << weights::human_bytes(peak_offload_blocks) << " with --offload_blocks";

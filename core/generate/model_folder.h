@@ -45,6 +45,7 @@ struct ModelFolder {
   std::string label;               // kDemoModelLabel for the demo, else "Wan2.2-S2V-14B (...)"
   std::vector<ModelComponent> components;
   wan::DiTConfig dit;              // the DiT's configuration (defaults when it could not be read)
+  std::string wav2vec2_config;     // the wav2vec2 Hugging Face config (JSON; empty when unread)
   std::vector<std::string> notes;     // choices made (which of several files; files skipped and why)
   std::vector<std::string> problems;  // every problem found, one sentence each; empty = usable
 
@@ -75,6 +76,9 @@ struct MemoryEstimate {
   uint64_t dit_weights = 0, t5_weights = 0, vae_weights = 0, wav2vec2_weights = 0;
   uint64_t dit_activations = 0;         // peak of one forward
   uint64_t vae_activations = 0;         // peak of one clip's decode
+  double audio_encoded_s = 0.0;         // seconds wav2vec2 encodes (audio_seconds_for_clips)
+  uint64_t audio_activations = 0;       // wav2vec2 over that span (attention is quadratic in it)
+  uint64_t audio_samples = 0;           // the decoded audio, held for the whole job
   uint64_t peak_device = 0;             // everything resident (no offload)
   uint64_t peak_offload_model = 0;      // encoders and VAE off the device while the DiT runs
   uint64_t peak_offload_blocks = 0;     // plus the DiT streamed block by block
@@ -82,9 +86,11 @@ struct MemoryEstimate {
   std::string summary() const;          // a few lines for the CLI and the UI
 };
 
-// dtype: "float32" | "bfloat16" | "float16"; clips from the audio length (or params.num_clip).
+// dtype: "float32" | "bfloat16" | "float16"; clips from the audio length (or params.num_clip);
+// audio_s: the audio's length after trimming (0: leave the audio stage out).
 MemoryEstimate estimate_memory(const ModelFolder& model, const GenerateParams& params,
-                               int height, int width, int clips, const std::string& dtype);
+                               int height, int width, int clips, const std::string& dtype,
+                               double audio_s = 0.0);
 
 // The cheapest settings that fit a GPU of `vram_gb` (s2v generate --vram): everything resident,
 // else --offload_model (encoders and VAE off the GPU while the DiT runs), else --offload_blocks

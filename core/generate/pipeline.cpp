@@ -132,7 +132,7 @@ void S2VPipeline::release() {
   m_ = std::make_unique<Models>();
 }
 
-EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int infer_frames,
+EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int infer_frames, int max_clips,
                                             torch::Tensor* hidden_50hz) {
   torch::NoGradGuard no_grad;
   // as AudioEncoder.extract_audio_feat(return_all_layers=True) + get_audio_embed_bucket_fps
@@ -142,8 +142,11 @@ EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int
     wav2vec2::load_wav2vec2(*model, state_source(*src));
   }
   model->to(where_.device);
-  auto wave = torch::from_blob(const_cast<float*>(audio.samples.data()),
-                               {static_cast<int64_t>(audio.samples.size())}, torch::kFloat32)
+  // wav2vec2's attention is quadratic in the length: encode only what the clips need
+  const auto samples = std::min<int64_t>(
+      static_cast<int64_t>(audio.samples.size()),
+      std::llround(audio_seconds_for_clips(max_clips, infer_frames, audio.duration_s()) * audio.sample_rate));
+  auto wave = torch::from_blob(const_cast<float*>(audio.samples.data()), {samples}, torch::kFloat32)
                   .to(where_.device);
   auto hidden = model->hidden_states(wave);  // [layers + 1, F50, D]
   if (hidden_50hz) *hidden_50hz = hidden;
@@ -366,6 +369,14 @@ torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& stat
     if (req.on_model_output) req.on_model_output(StepTrace{i, t, latents, pred, pred_uncond});
     if (cfg) pred = sampling::cfg_combine(pred, pred_uncond, req.guide_scale);
     latents = scheduler->step(pred.unsqueeze(0), t, latents);
+    // a NaN weight or an overflowing guidance scale makes every later value NaN, which the VAE
+    // turns into a black video: stop at the step where it first appears
+    if (!torch::isfinite(latents).all().item<bool>())
+      throw Error("denoising step " + std::to_string(i + 1) + " of " + std::to_string(req.steps) + " (clip " +
+                      std::to_string(req.index + 1) +
+                      ") produced values that are not finite (NaN or infinity): the DiT weights may be damaged "
+                      "(check them with 's2v inspect') or --sample_guide_scale is too large",
+                  ErrorKind::Corrupt, "latents");
     on_step(++i);
   }
   if (where_.offload_model && !where_.offload_blocks) m_->dit->to(torch::kCPU);

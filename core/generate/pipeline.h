@@ -85,9 +85,11 @@ class S2VPipeline {
   const ModelConfigs& configs() const { return configs_; }
   const Placement& placement() const { return where_; }
 
-  // wav2vec2 (loaded, run, freed) -> bucketed features and the clip count. hidden_50hz, when
-  // given, receives the hidden states of every layer [layers + 1, F50, C] (tests).
-  EncodedAudioClips encode_audio(const media::AudioBuffer& audio, int infer_frames,
+  // wav2vec2 (loaded, run, freed) -> bucketed features and the clip count. With max_clips > 0
+  // only the audio those clips need is encoded (audio_seconds_for_clips), so num_repeat is then
+  // counted over that span. hidden_50hz, when given, receives the hidden states of every layer
+  // [layers + 1, F50, C] (tests).
+  EncodedAudioClips encode_audio(const media::AudioBuffer& audio, int infer_frames, int max_clips = 0,
                                  torch::Tensor* hidden_50hz = nullptr);
   // umT5 (loaded, run, freed) -> [L, dim] contexts for the prompt and the negative prompt.
   std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::string& prompt, const std::string& negative);

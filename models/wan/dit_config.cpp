@@ -115,6 +115,24 @@ nlohmann::json DiTConfig::to_json() const {
 }
 
 void DiTConfig::validate() const {
+  // Sane upper bounds (far above the 14B model's) before anything is sized from these numbers: a
+  // config.json saying num_layers 1000000000 made the expected-parameter list grow to gigabytes.
+  struct Bound {
+    const char* name;
+    int64_t value, limit;
+  };
+  const Bound bounds[] = {{"num_layers", num_layers, 1024},      {"num_heads", num_heads, 1024},
+                          {"dim", dim, 65536},                   {"ffn_dim", ffn_dim, 262144},
+                          {"freq_dim", freq_dim, 65536},         {"text_dim", text_dim, 65536},
+                          {"text_len", text_len, 65536},         {"in_dim", in_dim, 4096},
+                          {"out_dim", out_dim, 4096},            {"cond_dim", cond_dim, 4096},
+                          {"audio_dim", audio_dim, 65536},       {"num_audio_token", num_audio_token, 4096},
+                          {"audio_num_layers", audio_num_layers, 1024}, {"motion_token_num", motion_token_num, 1 << 20}};
+  for (const auto& b : bounds)
+    check(b.value <= b.limit, std::string(b.name) + " is " + std::to_string(b.value) + ", above the sane limit of " +
+                                  std::to_string(b.limit) + " (is config.json damaged?)");
+  for (auto p : patch_size) check(p <= 64, "patch_size entries must be at most 64");
+  check(audio_inject_layers.size() <= 1024, "audio_inject_layers has more entries than a model has blocks");
   check(dim > 0 && num_heads > 0 && dim % num_heads == 0,
         "dim (" + std::to_string(dim) + ") must be a multiple of num_heads (" +
             std::to_string(num_heads) + ")");

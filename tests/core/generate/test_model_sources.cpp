@@ -168,7 +168,7 @@ double rel_error(const torch::Tensor& out, const torch::Tensor& ref) {
 }
 
 torch::Tensor motion_state(const fs::path& job_folder) {
-  return weights::SafetensorsFile::open(job_folder / "state" / "motion.safetensors").tensor("motion_latents").clone();
+  return weights::SafetensorsFile::open(generate::last_motion_state(job_folder)).tensor("motion_latents").clone();
 }
 
 // The case's flags as generation parameters, paths relative to the case folder.

@@ -31,6 +31,7 @@
 #include <torch/torch.h>
 
 #include "common/parity.h"
+#include "core/generate/generate_job.h"
 #include "core/generate/generate_params.h"
 #include "core/generate/model_files.h"
 #include "core/generate/pipeline.h"
@@ -201,7 +202,7 @@ class TestPipelineParity : public QObject {
 
       // ---- audio ----
       torch::Tensor hidden;
-      const auto audio = pipe.encode_audio(in.audio, p.infer_frames, &hidden);
+      const auto audio = pipe.encode_audio(in.audio, p.infer_frames, 0, &hidden);
       chk.close("audio.hidden_50hz", "audio.hidden_50hz", hidden, kNetworkBar);
       chk.close("audio.embed", "audio.embed", audio.embed, kNetworkBar);
       chk.exact("audio.num_repeat", "audio.num_repeat", torch::tensor({audio.num_repeat}, torch::kInt64));
@@ -349,7 +350,7 @@ class TestPipelineParity : public QObject {
       for (const auto& e : fs::directory_iterator(data / "jobs"))
         if (e.is_directory()) jobs.push_back(e.path());
       QCOMPARE(jobs.size(), size_t(1));
-      auto state = weights::SafetensorsFile::open(jobs[0] / "state" / "motion.safetensors");
+      auto state = weights::SafetensorsFile::open(generate::last_motion_state(jobs[0]));
       const auto motion = state.tensor("motion_latents")[0];
       const auto ref_motion = expected.tensor("final.motion_latents");
       const double e = test::rel_error(motion, ref_motion);

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/generate/generate_job.h"
 #include "core/generate/generate_params.h"
 #include "core/media/audio.h"
 #include "core/media/mux.h"
@@ -125,7 +126,7 @@ class TestResume : public QObject {
 
   static std::string job_folder_state(const fs::path& data) {
     for (const auto& e : fs::directory_iterator(data / "jobs"))
-      if (e.is_directory()) return bytes_of(e.path() / "state" / "motion.safetensors");
+      if (e.is_directory()) return bytes_of(generate::last_motion_state(e.path()));
     return {};
   }
 
