@@ -1,6 +1,7 @@
 #include "core/curate_job/clip_decoder.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <opencv2/imgproc.hpp>
 
@@ -37,12 +38,19 @@ ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const st
   }
   media::RgbFrame f;
   double next_t = 0.0;
-  double first_t = -1.0;
+  double first_t = -1.0, last_t = 0.0;
+  int64_t decoded = 0;
+  bool limit_reached = false;
   for (int64_t index = 0; reader.read(f); ++index) {
     if (cancel && cancel->load()) throw Cancelled();
     if (first_t < 0) first_t = f.time_s;
     const double t = f.time_s - first_t;
-    if (o.max_seconds > 0 && t >= o.max_seconds) break;
+    if (o.max_seconds > 0 && t >= o.max_seconds) {
+      limit_reached = true;
+      break;
+    }
+    last_t = t;
+    ++decoded;
     const bool sample = t + 1e-6 >= next_t;
     const int64_t into_window = index - native_begin;
     const bool native = native_span > 0 && into_window >= 0 && into_window < native_span &&
@@ -68,6 +76,23 @@ ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const st
     }
   }
   if (c.frames.empty()) throw Error("'" + path + "' has no decodable video frames", ErrorKind::Corrupt, path);
+  // A truncated file decodes "fine" up to where its data ends; scoring that part as the whole clip
+  // gave verdicts from a fraction of it. The container states the length and frame count: a clip
+  // that stops short of both (by more than two frames and 5 %) is flagged.
+  if (!limit_reached && info.duration_s > 0) {
+    const double stated = o.max_seconds > 0 ? std::min(o.max_seconds, info.duration_s) : info.duration_s;
+    const double covered = last_t + 1.0 / c.source_fps;
+    const double slack = std::max(2.0 / c.source_fps, 0.05 * stated);
+    const int64_t frames_stated =
+        o.max_seconds > 0 ? std::min<int64_t>(info.frame_count, int64_t(o.max_seconds * c.source_fps)) : info.frame_count;
+    const bool short_in_frames = info.frame_count <= 0 || decoded + 2 < frames_stated;
+    if (covered + slack < stated && short_in_frames) {
+      char what[160];
+      std::snprintf(what, sizeof what, "its video data ends at %.2f s (%lld frames) of the %.2f s (%lld frames) its container states",
+                    covered, static_cast<long long>(decoded), stated, static_cast<long long>(frames_stated));
+      throw Error("'" + path + "' is truncated: " + what, ErrorKind::Corrupt, path);
+    }
+  }
   if (c.duration_s <= 0) c.duration_s = c.timestamps.back() + 1.0 / c.source_fps;
   if (info.has_audio) {
     media::AudioReadOptions ao;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <future>
@@ -22,14 +23,15 @@ namespace s2v::curation {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> list_clips(const std::vector<std::string>& inputs) {
+std::vector<std::string> list_clips(const std::vector<std::string>& inputs, std::vector<std::string>* skipped_folders) {
   std::vector<std::string> out;
   for (const auto& in : inputs) {
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
       std::vector<std::string> found;
       for (auto& e : fs::directory_iterator(in, ec)) {
-        if (!e.is_regular_file()) continue;
+        if (skipped_folders && e.is_directory(ec)) skipped_folders->push_back(e.path().string());
+        if (!e.is_regular_file(ec)) continue;  // FIFOs and devices would block a decoder
         // A file with a video extension is a clip even when it does not decode (it gets an
         // "error" row); any other file counts when its content probes as video.
         std::string ext = e.path().extension().string();
@@ -80,11 +82,24 @@ std::string run_curate(jobs::JobContext& ctx) {
   DecodeOptions dopt;
   dopt.sample_fps = p.value("sample_fps", kDefaultSampleFps);
   dopt.max_seconds = p.value("max_seconds", 0.0);
+  if (!(dopt.sample_fps > 0 && dopt.sample_fps <= kMaxSampleFps))  // NaN fails this too
+    throw Error("sample_fps must be above 0 and at most " + std::to_string(int(kMaxSampleFps)) + ", not " +
+                    std::to_string(dopt.sample_fps),
+                ErrorKind::InvalidArgument);
+  if (!(dopt.max_seconds >= 0 && std::isfinite(dopt.max_seconds)))
+    throw Error("max_seconds must be 0 (all) or a positive number", ErrorKind::InvalidArgument);
 
   jobs::Progress pr;
   pr.stage = "listing clips";
   ctx.report(pr, 0, 1);
-  const auto clips = shard_of(list_clips(inputs), shard_i, shard_n);
+  std::vector<std::string> skipped_folders;
+  const auto clips = shard_of(list_clips(inputs, &skipped_folders), shard_i, shard_n);
+  if (!skipped_folders.empty()) {
+    pr.message = std::to_string(skipped_folders.size()) + " subfolder(s) not searched (e.g. '" +
+                 skipped_folders.front() + "'): name them as inputs to score their clips";
+    ctx.report(pr, 0, 1);
+    pr.message.clear();
+  }
   ResultsDb db(db_path);
   CurateOptions options;
   options.workers = p.value("jobs", options.workers);

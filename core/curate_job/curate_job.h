@@ -16,10 +16,13 @@
 namespace s2v::curation {
 
 inline constexpr const char* kCurateKind = "curate";
+inline constexpr double kMaxSampleFps = 120.0;  // sample_fps above 0 and at most this
 
 // Files to score from inputs: files as given, folders expanded (one level, sorted) to the files
-// whose content probes as video. Throws s2v::Error(NotFound) for a missing input.
-std::vector<std::string> list_clips(const std::vector<std::string>& inputs);
+// whose content probes as video. Throws s2v::Error(NotFound) for a missing input. Subfolders of
+// an input folder are not searched; they are added to *skipped_folders when it is given.
+std::vector<std::string> list_clips(const std::vector<std::string>& inputs,
+                                    std::vector<std::string>* skipped_folders = nullptr);
 std::vector<std::string> shard_of(const std::vector<std::string>& clips, int index, int count);
 
 std::string run_curate(jobs::JobContext& ctx);
