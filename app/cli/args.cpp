@@ -1,5 +1,6 @@
 #include "app/cli/args.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "models/base/error.h"
@@ -78,6 +79,12 @@ std::string Args::help() const {
 
 bool Args::flag(const std::string& name) const { return values_.count(name) != 0; }
 
+std::vector<std::string> Args::given() const {
+  std::vector<std::string> out;
+  for (const auto& [name, _] : values_) out.push_back(name);
+  return out;
+}
+
 std::optional<std::string> Args::value(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
@@ -104,14 +111,18 @@ int Args::get_int(const std::string& name) const {
 
 double Args::get_double(const std::string& name) const {
   const std::string v = get(name);
+  double r = 0;
   try {
     size_t used = 0;
-    double r = std::stod(v, &used);
+    r = std::stod(v, &used);
     if (used != v.size()) throw std::invalid_argument(v);
-    return r;
   } catch (...) {
     throw Error("--" + name + " expects a number, got '" + v + "'", ErrorKind::InvalidArgument);
   }
+  // "nan" and "inf" parse, and then pass range checks written as comparisons
+  if (!std::isfinite(r))
+    throw Error("--" + name + " expects a finite number, got '" + v + "'", ErrorKind::InvalidArgument);
+  return r;
 }
 
 }  // namespace s2v::cli

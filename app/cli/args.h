@@ -33,6 +33,8 @@ class Args {
   int get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
+  // The options given on the command line (names without dashes).
+  std::vector<std::string> given() const;
 
  private:
   const Option* find(const std::string& name) const;

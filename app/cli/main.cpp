@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -23,7 +25,9 @@ extern "C" {
 #include "core/generate/demo_model.h"
 #include "core/generate/generate_job.h"
 #include "core/jobs/job_queue.h"
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
+#include "models/base/utf8.h"
 #include "models/weights/inspect.h"
 #include "s2v_version.h"
 
@@ -43,6 +47,48 @@ jobs::JobRegistry make_registry() {
   reg.add(curation::kCurateKind, curation::run_curate);
   reg.add(generate::kGenerateKind, generate::run_generate_job);
   return reg;
+}
+
+namespace fs = std::filesystem;
+
+// A file named on the command line that a command reads: it exists (symlinks followed) and is a
+// regular file, since a FIFO or a device blocks the open() until someone writes to it.
+void check_input_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec && ec.value() == ELOOP)
+    throw Error(what + " '" + path + "': its path is a loop of symbolic links", ErrorKind::InvalidArgument, path);
+  if (!fs::exists(st)) throw Error(what + " '" + path + "' does not exist", ErrorKind::NotFound, path);
+  if (!fs::is_regular_file(st))
+    throw Error(what + " '" + path + "' is not a regular file (" +
+                    (fs::is_directory(st) ? "a folder" : fs::is_fifo(st) ? "a FIFO" : "a device or a socket") + ")",
+                ErrorKind::InvalidArgument, path);
+}
+
+// A path that goes into a job record (JSON text, UTF-8 only).
+void check_utf8_path(const std::string& path, const std::string& what) {
+  if (!is_valid_utf8(path))
+    throw Error(what + " '" + path + "' is not valid UTF-8; rename it (job records are JSON text, which cannot hold it)",
+                ErrorKind::InvalidArgument, path);
+}
+
+// "i/N" with both whole numbers and nothing else ("0x1/2", "1.5/3", "1/2x" are not shards).
+std::pair<int, int> parse_shard(const std::string& shard) {
+  const auto bad = [&] {
+    return Error("--shard must look like i/N with whole numbers 0 <= i < N, e.g. 3/16; got '" + shard + "'",
+                 ErrorKind::InvalidArgument);
+  };
+  const auto slash = shard.find('/');
+  if (slash == std::string::npos) throw bad();
+  const std::string i = shard.substr(0, slash), n = shard.substr(slash + 1);
+  auto digits = [](const std::string& t) {
+    return !t.empty() && t.size() <= 9 &&
+           std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  };
+  if (!digits(i) || !digits(n)) throw bad();
+  const int si = std::stoi(i), sn = std::stoi(n);
+  if (sn < 1 || si >= sn) throw bad();
+  return {si, sn};
 }
 
 // Runs one job in the foreground with progress; Ctrl-C cancels it cooperatively.
@@ -137,7 +183,7 @@ int cmd_jobs(const std::vector<std::string>& argv) {
     if (a.flag("json")) {
       nlohmann::json arr = nlohmann::json::array();
       for (auto& r : list) arr.push_back(jobs::to_json(r));
-      std::cout << arr.dump(2) << "\n";
+      std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       return kOk;
     }
     if (list.empty()) std::cout << "no jobs\n";
@@ -186,7 +232,34 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   a.parse(argv);
   if (a.help_requested()) { std::cout << a.help(); return kOk; }
   if (a.positionals().size() != 1) throw Error("s2v inspect needs one FILE or DIR", ErrorKind::InvalidArgument);
-  std::cout << weights::inspect_summary(a.positionals()[0]);
+  const std::string path = a.positionals()[0];
+  std::error_code ec;
+  const bool folder = fs::is_directory(path, ec);
+  if (!folder && fs::exists(path, ec)) check_input_file(path, "the checkpoint");
+  std::cout << weights::inspect_summary(path);
+  if (!folder) return kOk;
+  // A folder summary lists what it could not read; the exit status says so too.
+  int found = 0;
+  std::string bad;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    const std::string n = e.path().filename().string();
+    if (!e.is_regular_file(ec)) continue;
+    bool checkpoint = false;
+    for (const char* ext : {".index.json", ".safetensors", ".pth", ".pt", ".ckpt"})
+      checkpoint = checkpoint || n.ends_with(ext);
+    if (!checkpoint) continue;
+    ++found;
+    try {
+      (void)weights::inspect_summary(e.path());
+    } catch (const std::exception&) {
+      bad += (bad.empty() ? "" : ", ") + n;
+    }
+  }
+  if (found == 0)
+    throw Error("the folder '" + path + "' holds no checkpoint file (*.safetensors, *.index.json, *.pth)",
+                ErrorKind::NotFound, path);
+  if (!bad.empty())
+    throw Error("some checkpoint files in '" + path + "' cannot be read (see above): " + bad, ErrorKind::Corrupt, path);
   return kOk;
 }
 
@@ -207,6 +280,9 @@ int cmd_convert(const std::vector<std::string>& argv) {
   if (dtype == dtypes.end())
     throw Error("--dtype must be float32, bfloat16 or float16, not '" + a.get("dtype") + "'",
                 ErrorKind::InvalidArgument);
+  check_input_file(a.positionals()[0], "the checkpoint");
+  // before the (long) conversion: OUT is never IN itself, a device or a folder
+  check_output_target(a.positionals()[1], {a.positionals()[0]});
   weights::convert_to_safetensors(a.positionals()[0], a.positionals()[1], {}, dtype->second);
   std::fprintf(stderr, "wrote %s\n", a.positionals()[1].c_str());
   return kOk;
@@ -222,12 +298,14 @@ int cmd_curate_export(const std::vector<std::string>& argv) {
   if (a.positionals().size() != 1) throw Error("s2v curate export needs one DB", ErrorKind::InvalidArgument);
   const std::string db_path = a.positionals()[0];
   if (!std::filesystem::exists(db_path)) throw Error("no database '" + db_path + "'", ErrorKind::NotFound, db_path);
+  check_input_file(db_path, "the database");
   const std::string format = a.get("format");
   if (format != "csv" && format != "jsonl")
     throw Error("--format must be csv or jsonl, got '" + format + "'", ErrorKind::InvalidArgument);
   std::string out = a.get("out");
   if (out.empty()) out = std::filesystem::path(db_path).replace_extension(format).string();
-  curation::ResultsDb db(db_path);
+  check_output_target(out, {db_path});  // `--out v.db`, or a database named x.csv: refused
+  const curation::ResultsDb db(db_path, curation::ResultsDb::Mode::ReadOnly);
   if (format == "csv") db.export_csv(out);
   else db.export_jsonl(out);
   std::fprintf(stderr, "wrote %d rows to %s\n", db.count(), out.c_str());
@@ -242,10 +320,14 @@ int cmd_curate_merge(const std::vector<std::string>& argv) {
   if (a.help_requested()) { std::cout << a.help(); return kOk; }
   if (a.positionals().empty() || a.get("out").empty())
     throw Error("s2v curate merge needs input databases and --out", ErrorKind::InvalidArgument);
-  for (auto& in : a.positionals())
+  for (auto& in : a.positionals()) {
     if (!std::filesystem::exists(in)) throw Error("no database '" + in + "'", ErrorKind::NotFound, in);
-  const int rows = curation::merge_databases(a.positionals(), a.get("out"));
-  std::fprintf(stderr, "merged %d rows into %s\n", rows, a.get("out").c_str());
+    check_input_file(in, "the database");
+  }
+  const auto r = curation::merge_databases(a.positionals(), a.get("out"));
+  std::fprintf(stderr, "merged %d rows of %zu database(s) into %s: it holds %d clips%s\n", r.rows_read,
+               a.positionals().size(), a.get("out").c_str(), r.clips,
+               r.clips < r.rows_read ? " (a clip in several databases counts once; the last one wins)" : "");
   return kOk;
 }
 
@@ -269,24 +351,37 @@ int cmd_curate(const std::vector<std::string>& argv) {
   a.parse(argv);
   if (a.help_requested()) { std::cout << a.help(); return kOk; }
   if (a.positionals().empty()) throw Error("s2v curate needs at least one clip or folder", ErrorKind::InvalidArgument);
-  const std::string shard = a.get("shard");
-  const auto slash = shard.find('/');
-  if (slash == std::string::npos) throw Error("--shard must look like i/N, e.g. 3/16", ErrorKind::InvalidArgument);
-  int si = 0, sn = 1;
-  try {
-    si = std::stoi(shard.substr(0, slash));
-    sn = std::stoi(shard.substr(slash + 1));
-  } catch (...) {
-    throw Error("--shard must look like i/N, e.g. 3/16", ErrorKind::InvalidArgument);
-  }
+  const auto [si, sn] = parse_shard(a.get("shard"));
+  const double sample_fps = a.get_double("sample_fps"), max_seconds = a.get_double("max_seconds");
+  if (!(sample_fps > 0 && sample_fps <= curation::kMaxSampleFps))
+    throw Error("--sample_fps must be above 0 and at most " + std::to_string(int(curation::kMaxSampleFps)) +
+                    ", not '" + a.get("sample_fps") + "'",
+                ErrorKind::InvalidArgument);
+  if (max_seconds < 0) throw Error("--max_seconds must be 0 (all) or positive", ErrorKind::InvalidArgument);
   jobs::JobSpec spec;
   spec.kind = curation::kCurateKind;
   spec.title = "Curate " + std::to_string(a.positionals().size()) + " input(s)";
   std::vector<std::string> inputs;
-  for (auto& in : a.positionals()) inputs.push_back(std::filesystem::absolute(in).string());
+  std::vector<fs::path> input_paths;
+  for (auto& in : a.positionals()) {
+    std::error_code ec;
+    if (!fs::is_directory(in, ec)) check_input_file(in, "the curation input");
+    check_utf8_path(in, "the curation input");
+    inputs.push_back(std::filesystem::absolute(in).string());
+    input_paths.push_back(inputs.back());
+    // a folder is searched one level deep: say which subfolders are left out
+    int subfolders = 0;
+    if (fs::is_directory(in, ec))
+      for (const auto& e : fs::directory_iterator(in, ec)) subfolders += e.is_directory(ec) ? 1 : 0;
+    if (subfolders > 0 && !a.flag("json"))
+      std::fprintf(stderr, "note: %d subfolder(s) of '%s' are not searched (name them as inputs to score their clips)\n",
+                   subfolders, in.c_str());
+  }
   const std::string db = std::filesystem::absolute(a.get("out")).string();
+  check_utf8_path(db, "--out");
+  check_output_target(db, input_paths);  // the database is never one of the clips, a device or a folder
   spec.params = {{"inputs", inputs}, {"db", db}, {"preset", a.get("preset")}, {"shard", {si, sn}},
-                 {"sample_fps", a.get_double("sample_fps")}, {"max_seconds", a.get_double("max_seconds")}};
+                 {"sample_fps", sample_fps}, {"max_seconds", max_seconds}};
   const double workers = a.get_double("jobs");
   if (workers < 1 || workers > 64 || workers != std::floor(workers))
     throw Error("--jobs takes a whole number from 1 to 64, not '" + a.get("jobs") + "'", ErrorKind::InvalidArgument);
@@ -298,7 +393,6 @@ int cmd_curate(const std::vector<std::string>& argv) {
       throw Error("--" + n.param + " '" + v + "' does not exist", ErrorKind::NotFound, v);
     if (!v.empty()) spec.params[n.param] = v;
   }
-  curation::shard_of({}, si, sn);  // validates the shard before a job is created
   jobs::JobStore store(jobs::JobStore::default_root());
   auto registry = make_registry();
   jobs::JobQueue queue(store, registry);
@@ -372,7 +466,30 @@ int cmd_generate(const std::vector<std::string>& argv) {
   auto registry = make_registry();
   jobs::JobQueue queue(store, registry);
   if (auto id = a.value("resume")) {
-    if (!queue.resume(*id)) throw Error("job '" + *id + "' cannot be resumed (unknown, running or finished)", ErrorKind::InvalidArgument);
+    // The job's settings are in its record; a flag that would change them would be ignored
+    // silently. Only --out (where the final video goes) may change.
+    for (const auto& name : a.given())
+      if (name != "resume" && name != "out" && name != "json")
+        throw Error("--" + name + " cannot change a job that is resumed (its settings are in its record); "
+                    "only --out may be given with --resume",
+                    ErrorKind::InvalidArgument);
+    auto rec = store.load(*id);
+    if (!rec) throw Error("no job with ID '" + *id + "' in " + store.root().string(), ErrorKind::NotFound, *id);
+    if (rec->spec.kind != generate::kGenerateKind)
+      throw Error("job '" + *id + "' is a " + rec->spec.kind + " job, not a generation", ErrorKind::InvalidArgument);
+    if (auto out = a.value("out")) {
+      if (store.is_locked(*id)) throw Error("job '" + *id + "' is running in another process", ErrorKind::InvalidArgument);
+      auto p = generate::GenerateParams::from_json(rec->spec.params);
+      p.out = std::filesystem::absolute(*out).string();
+      generate::preflight(p);  // the new --out is checked like a new job's
+      rec->spec.params = p.to_json();
+      rec->spec.output = p.out;
+      store.save(*rec);
+    }
+    if (!queue.resume(*id))
+      throw Error("job '" + *id + "' cannot be resumed: it is " + jobs::to_string(rec->state) +
+                      (store.is_locked(*id) ? " in another process" : ""),
+                  ErrorKind::InvalidArgument);
     if (!a.flag("json")) std::fprintf(stderr, "job %s: resuming\n", id->c_str());
     return run_in_foreground(queue, *id, a.flag("json"));
   }

@@ -48,7 +48,8 @@ void ProgressPrinter::on_event(const jobs::JobEvent& e) {
     if (!p.preview.empty()) j["preview"] = p.preview;
     if (!r.error.empty()) j["error"] = r.error;
     if (!r.output.empty()) j["output"] = r.output;
-    std::printf("%s\n", j.dump().c_str());
+    // a message may quote a file name that is not UTF-8: JSON gets U+FFFD for those bytes
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     std::fflush(stdout);
     return;
   }

@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
       ++i;
       continue;
     }
-    if (!args[i].startsWith("-") && QFileInfo(args[i]).isFile()) files << QFileInfo(args[i]).absoluteFilePath();
+    // every name goes to the workspace, which says why one cannot be used (missing, a folder,
+    // a damaged picture) instead of dropping it silently
+    if (!args[i].startsWith("-")) files << QFileInfo(args[i]).absoluteFilePath();
   }
   if (!files.isEmpty()) w.generate()->addFiles(files);
   w.show();
