@@ -377,6 +377,27 @@ class TestGenerateWorkspace : public QObject {
     QVERIFY(w.params().pose_video.empty());
   }
 
+  // Issue #19 group 11: a truncated PNG named on the command line with other files showed no
+  // reason: a file of the same batch accepted after it replaced the refusal with "Portrait: ...".
+  // (A good portrait here: its probe and thumbnail take longer than the broken one's refusal.)
+  void truncatedPortraitKeepsItsReasonOnScreen() {
+    QFile whole(portrait_);
+    QVERIFY(whole.open(QIODevice::ReadOnly));
+    const QByteArray bytes = whole.readAll();
+    const QString cut = dir_.path() + "/cut-portrait.png";
+    QFile out(cut);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(bytes.left(bytes.size() * 6 / 10));
+    out.close();
+    JobQueueAdapter jobs;
+    GenerateWorkspace w(&jobs);
+    QSignalSpy rejected(&w, &GenerateWorkspace::inputRejected);
+    QSignalSpy changed(&w, &GenerateWorkspace::inputsChanged);
+    w.addFiles({cut, portrait_});
+    QTRY_VERIFY_WITH_TIMEOUT(rejected.count() == 1 && changed.count() >= 1, 15000);
+    QVERIFY2(w.message().contains("cut-portrait.png") && w.message().contains("rejected"), qPrintable(w.message()));
+  }
+
   void renderWithDemoModelPreviewsClipsAndExports() {
     if (generate::find_demo_model().empty())
       QSKIP("find_demo_model() found no demo model (set S2V_DEMO_MODEL or build the demo model)");

@@ -551,7 +551,13 @@ void GenerateWorkspace::chooseAudio() {
 }
 
 void GenerateWorkspace::addFiles(const QStringList& paths) {
-  for (const QString& path : paths) classifyAsync(path, this, [this](const ProbedInput& p) { apply(p); });
+  if (probing_ == 0) rejections_.clear();
+  probing_ += int(paths.size());
+  for (const QString& path : paths)
+    classifyAsync(path, this, [this](const ProbedInput& p) {
+      --probing_;
+      apply(p);
+    });
 }
 
 void GenerateWorkspace::apply(const ProbedInput& p) {
@@ -561,16 +567,17 @@ void GenerateWorkspace::apply(const ProbedInput& p) {
       portraitSize_ = QSize(p.width, p.height);
       portraitArea_->setThumbnail(QPixmap::fromImage(p.thumbnail), p.summary);
       portraitArea_->setToolTip(p.path);
-      showMessage(tr("Portrait: %1").arg(p.summary), false);
+      if (rejections_.isEmpty()) showMessage(tr("Portrait: %1").arg(p.summary), false);
       checkPortrait(p.path);
       updateEstimate();
       break;
     case ProbedInput::Role::Audio:
       setAudio(p.path, p.duration_s, p.summary);
-      showMessage(tr("Audio: %1").arg(p.summary), false);
+      if (rejections_.isEmpty()) showMessage(tr("Audio: %1").arg(p.summary), false);
       break;
     case ProbedInput::Role::Rejected:
-      showMessage(p.reason, true);
+      rejections_ << p.reason;
+      showMessage(rejections_.join("\n"), true);
       emit inputRejected(p.reason);
       return;
   }

@@ -117,6 +117,10 @@ class GenerateWorkspace : public QWidget {
   double audioDuration_ = 0, trimStart_ = 0, trimEnd_ = 0;
   quint64 audioRequest_ = 0;
   quint64 portraitRequest_ = 0;
+  // Files of the current addFiles() batches still being probed, and why any of them was refused:
+  // the refusal stays on screen even when an accepted file of the same batch is probed later.
+  int probing_ = 0;
+  QStringList rejections_;
 
   DropArea* portraitArea_;
   DropArea* audioArea_;

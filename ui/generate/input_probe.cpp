@@ -14,19 +14,16 @@ namespace s2v::ui {
 namespace {
 
 // Upright, scaled to fit the thumbnail square; Qt's reader first (JPEG decodes at a reduced
-// scale), FFmpeg's decoder for what Qt cannot read.
+// scale), FFmpeg's decoder for what Qt cannot read. Throws s2v::Error with FFmpeg's reason when
+// neither can decode the picture (a truncated PNG): the portrait is rejected with that sentence.
 QImage portraitThumbnail(const QString& path) {
   const int side = ProbedInput::kThumbnailSide;
   QImageReader reader(path);
   reader.setAutoTransform(true);
   QImage img = reader.read();
   if (img.isNull()) {
-    try {
-      const media::RgbFrame f = media::read_image(path.toStdString());
-      img = QImage(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888).copy();
-    } catch (const std::exception&) {
-      return {};
-    }
+    const media::RgbFrame f = media::read_image(path.toStdString());
+    img = QImage(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888).copy();
   }
   return img.scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation);
 }
