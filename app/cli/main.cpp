@@ -508,6 +508,16 @@ int cmd_generate(const std::vector<std::string>& argv) {
   p.components.vae = abs(a.get("vae"));
   p.components.audio_encoder = abs(a.get("audio_encoder"));
   p.components.tokenizer = abs(a.get("tokenizer"));
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string*>{"dit", &p.components.dit},
+                                   {"text_encoder", &p.components.text_encoder},
+                                   {"vae", &p.components.vae},
+                                   {"audio_encoder", &p.components.audio_encoder},
+                                   {"tokenizer", &p.components.tokenizer}}) {
+    std::error_code ec;
+    if (path->empty()) continue;
+    if (!fs::exists(*path, ec)) throw Error("--" + std::string(flag) + " '" + *path + "' does not exist", ErrorKind::InvalidArgument, *path);
+    if (!fs::is_directory(*path, ec)) check_input_file(*path, "the --" + std::string(flag) + " file");
+  }
   p.vram_gb = a.get_double("vram");
   p.image = abs(a.get("image"));
   p.audio = abs(a.get("audio"));
