@@ -24,6 +24,7 @@
 #include "models/t5/umt5_names.h"
 #include "models/wan/dit_config.h"
 #include "models/weights/checkpoint.h"
+#include "models/weights/ggml_quant.h"
 #include "models/weights/quant_write.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/source_views.h"
@@ -512,6 +513,36 @@ class TestModelSources : public QObject {
       const double err = rel_error(motion_state(dir() / "jobs-packed" / a.id), motion_state(dir() / "jobs-float" / b.id));
       qInfo("%s: packed vs dequantised render, motion latents relative error %.3g (bound 1e-5)", v, err);
       QVERIFY2(err <= 1e-5, std::to_string(err).c_str());
+    }
+  }
+
+  void deviceQuantisersRoundTrip() {
+    // Gaussian rows quantised by the tensor-op encoders (what bench_dit --packed uses on a GPU) and
+    // read back by dequantize(). Bounds from the formats: Q8_0 rounds to d/2 = max|x|/254 per value,
+    // and a 32-value Gaussian block has max|x| < 4 sigma, so the RMS error is < 4/254/sqrt(3) ~ 0.9%;
+    // Q4_K rounds to (max - min)/15/2 per value with max - min < 8 sigma, < 8/30/sqrt(3) ~ 15%, plus
+    // the 6-bit rounding of each sub-block's scale and min (< 1/63 of the largest), so under 20%.
+    torch::manual_seed(11);
+    const auto w = torch::randn({64, 512}) * 0.05;
+    for (const auto& [type, bound] : {std::pair{weights::GgmlType::Q8_0, 0.01}, std::pair{weights::GgmlType::Q4_K, 0.2}}) {
+      const auto packed = weights::quantize(w, type);
+      QCOMPARE(static_cast<uint64_t>(packed.data.numel()), weights::ggml_bytes(type, static_cast<uint64_t>(w.numel())));
+      const auto back = weights::dequantize(packed, torch::kFloat32);
+      const double err = rel_error(back, w);
+      qInfo("%s round trip: relative error %.4g (bound %.2g)", weights::ggml_type_info(type).name, err, bound);
+      QVERIFY2(err < bound, std::to_string(err).c_str());
+      // the same blocks the CPU writer makes decode the same way (both follow ggml's layout)
+      const auto cpu = weights::quantize_rows(static_cast<uint32_t>(type), w.contiguous().data_ptr<float>(), 64, 512);
+      weights::PackedTensor scalar{type, {64, 512}, torch::from_blob(const_cast<uint8_t*>(cpu.data()),
+                                                                      {static_cast<int64_t>(cpu.size())}, torch::kUInt8)};
+      QVERIFY(rel_error(weights::dequantize(scalar, torch::kFloat32), w) < bound);
+    }
+    // rows that are not whole blocks are refused
+    try {
+      weights::quantize(torch::randn({4, 100}), weights::GgmlType::Q4_K);
+      QFAIL("a 100-value row was quantised as Q4_K");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("blocks") != std::string::npos, e.what());
     }
   }
 

@@ -23,6 +23,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -107,6 +108,20 @@ generate::GenerateParams params_of(const fs::path& dir, const nlohmann::json& c)
 
 std::string key_of(int r, const std::string& what) { return "clip" + std::to_string(r) + "." + what; }
 
+// The noise: the CPU generator's uniforms are the same everywhere, and with ATen's vectorised
+// kernels (AVX2/AVX-512, what the reference's PyTorch used) the normals are bit-identical. Under
+// ATEN_CPU_CAPABILITY=default ATen turns the same uniforms into normals with scalar libm log/cos/sin
+// instead of Sleef's, each within 1 ulp of exact. Box-Muller z = r*cos(theta), r = sqrt(-2 ln u) <=
+// sqrt(2*ln 2^24) < 5.8 for float uniforms; one ulp of the log (relative 2^-23, halved by the sqrt),
+// of the 2*pi*u product and of cos (absolute, |cos| <= 1) move z by at most about
+// r * 3 * 2^-23 < 2.1e-6, so 4e-6 bounds the difference with margin while a wrong draw (another
+// seed, another order) differs by O(1).
+bool scalar_aten_kernels() {
+  const char* cap = std::getenv("ATEN_CPU_CAPABILITY");
+  return cap && std::string(cap) == "default";
+}
+constexpr double kScalarNoiseMaxBar = 4e-6;
+
 // Compares stage outputs with expected.safetensors, printing every error and remembering the
 // failures in the order they were met (the first is the first stage that drifted).
 struct Checker {
@@ -136,6 +151,21 @@ struct Checker {
           max_bar > 0 ? (", max " + std::to_string(max_bar)).c_str() : "");
     if (!(rel <= bar)) fail(label + ": relative error " + std::to_string(rel) + " > " + std::to_string(bar));
     if (max_bar > 0 && !(mx <= max_bar)) fail(label + ": max |d| " + std::to_string(mx) + " > " + std::to_string(max_bar));
+  }
+
+  // bit for bit, or within kScalarNoiseMaxBar under ATen's scalar kernels (see above)
+  void noise(const std::string& label, const std::string& key, const torch::Tensor& ours) {
+    if (!scalar_aten_kernels()) return exact(label, key, ours);
+    checked.insert(key);
+    const auto r = ref(key);
+    if (ours.sizes() != r.sizes()) {
+      fail(label + ": shape " + c10::str(ours.sizes()) + ", expected " + c10::str(r.sizes()));
+      return;
+    }
+    const double mx = test::max_abs_error(ours, r);
+    qInfo("%s %s: max |d| %.3g under ATen's scalar kernels (bar %.0e)", name.c_str(), label.c_str(), mx,
+          kScalarNoiseMaxBar);
+    if (!(mx <= kScalarNoiseMaxBar)) fail(label + ": max |d| " + std::to_string(mx) + " with ATen's scalar kernels");
   }
 
   // bit for bit
@@ -252,7 +282,7 @@ class TestPipelineParity : public QObject {
         chk.close(key_of(r, "cond_states") + " (pose latents)", key_of(r, "cond_states"), req.pose, kNetworkBar);
         const auto latents = pipe.denoise(req, cs, [](int) {}, [] {});
         chk.exact(key_of(r, "timesteps"), key_of(r, "timesteps"), torch::tensor(timesteps, torch::kInt64));
-        chk.exact(key_of(r, "noise"), key_of(r, "noise"), first.latent[0]);
+        chk.noise(key_of(r, "noise"), key_of(r, "noise"), first.latent[0]);
         // chained: clip 0's DiT inputs are within 1e-5 of the case's; later clips carry the
         // pipeline's drift (the isolated pass below holds them to 1e-5)
         const double step_bar = r == 0 ? kNetworkBar : kChainBar;
@@ -310,7 +340,9 @@ class TestPipelineParity : public QObject {
 
       for (const auto& key : expected.names())
         if (!chk.checked.count(key)) chk.fail(key + " is in expected.safetensors but was not checked");
-      QVERIFY2(chk.failures.empty(), (chk.name + ": " + chk.failures.front()).c_str());
+      // (the message is built before the check runs, so it must not touch an empty list)
+      const std::string first = chk.failures.empty() ? std::string() : chk.failures.front();
+      QVERIFY2(chk.failures.empty(), (chk.name + ": " + first).c_str());
     }
   }
 
