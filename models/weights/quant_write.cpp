@@ -4,11 +4,11 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include "models/base/atomic_file.h"
 #include "models/base/error.h"
 
 namespace s2v::weights {
@@ -234,25 +234,13 @@ void write_gguf(const std::filesystem::path& path, const std::vector<GgufKv>& kv
   }
   head.resize(padded(head.size(), alignment), '\0');
 
-  const std::filesystem::path tmp = path.string() + ".part";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(head.data(), static_cast<std::streamsize>(head.size()));
-    for (const auto& t : tensors) {
-      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-      const std::string pad(padded(t.bytes.size(), alignment) - t.bytes.size(), '\0');
-      out.write(pad.data(), static_cast<std::streamsize>(pad.size()));
-    }
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error("cannot write '" + path.string() + "' (disk full?)", ErrorKind::Io, path.string());
-    }
+  AtomicFile out(path);
+  out.write(head);
+  for (const auto& t : tensors) {
+    out.write(t.bytes.data(), t.bytes.size());
+    out.write(std::string(padded(t.bytes.size(), alignment) - t.bytes.size(), '\0'));
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot write '" + path.string() + "': " + ec.message(), ErrorKind::Io, path.string());
+  out.commit();
 }
 
 void write_safetensors_raw(const std::filesystem::path& path, const std::vector<RawTensorOut>& tensors,
@@ -285,24 +273,12 @@ void write_safetensors_raw(const std::filesystem::path& path, const std::vector<
   }
   h += "}";
   while (h.size() % 8) h.push_back(' ');
-  const std::filesystem::path tmp = path.string() + ".part";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    const uint64_t len = h.size();
-    out.write(reinterpret_cast<const char*>(&len), 8);
-    out.write(h.data(), static_cast<std::streamsize>(h.size()));
-    for (const auto& t : tensors)
-      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error("cannot write '" + path.string() + "' (disk full?)", ErrorKind::Io, path.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot write '" + path.string() + "': " + ec.message(), ErrorKind::Io, path.string());
+  AtomicFile out(path);
+  const uint64_t len = h.size();  // little-endian on every platform we build for
+  out.write(&len, 8);
+  out.write(h);
+  for (const auto& t : tensors) out.write(t.bytes.data(), t.bytes.size());
+  out.commit();
 }
 
 uint8_t fp8_e4m3fn_from_float(float x) {
