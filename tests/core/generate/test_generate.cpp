@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/media_files.h"
 #include "core/generate/demo_model.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/generate_params.h"
@@ -58,17 +59,6 @@ void write_speech_like(const fs::path& path, double seconds, double amplitude = 
     a.samples[i] = static_cast<float>(amplitude * std::sin(2 * M_PI * 220 * t) * (0.5 + 0.5 * std::sin(2 * M_PI * 4 * t)));
   }
   media::write_wav(path, a);
-}
-
-std::string file_bytes(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<media::RgbFrame> all_frames(const fs::path& video) {
-  std::vector<int64_t> idx(static_cast<size_t>(media::count_frames(video)));
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
-  return media::read_frames(video, idx);
 }
 
 }  // namespace
@@ -323,12 +313,12 @@ class TestGenerate : public QObject {
     QCOMPARE(info.height, 64);
     QCOMPARE(info.fps, 16.0);
     const int64_t frames = generate::output_frames(2, 16, false);  // 13 + 16
-    QCOMPARE(static_cast<int64_t>(all_frames(p.out).size()), frames);
+    QCOMPARE(static_cast<int64_t>(test::all_frames(p.out).size()), frames);
     QVERIFY(info.has_audio);
     // the audio is trimmed or padded to the video's length
     QVERIFY2(std::abs(info.audio_duration_s - frames / 16.0) < 0.05, std::to_string(info.audio_duration_s).c_str());
     // random weights still give a picture that changes over time (not a constant frame)
-    const auto f = all_frames(p.out);
+    const auto f = test::all_frames(p.out);
     QVERIFY(f.front().rgb != f.back().rgb);
   }
 
@@ -357,12 +347,12 @@ class TestGenerate : public QObject {
       QVERIFY2(r->state == jobs::JobState::Done, r->error.c_str());
     }
     // the model state a resume continues from is bit-identical to the uninterrupted run's
-    const auto bytes = file_bytes;
+    const auto bytes = test::file_bytes;
     const auto ref_state = bytes(dir() / "jobs-ref" / ref.id / "state" / "motion_0002.safetensors");
     QVERIFY(!ref_state.empty());
     QVERIFY(ref_state == bytes(root / id / "state" / "motion_0002.safetensors"));
     // and every decoded frame is the uninterrupted run's, bit for bit
-    const auto a = all_frames(dir() / "ref.mp4"), b = all_frames(p.out);
+    const auto a = test::all_frames(dir() / "ref.mp4"), b = test::all_frames(p.out);
     QCOMPARE(a.size(), b.size());
     int differing = 0;
     for (size_t i = 0; i < a.size(); ++i) differing += a[i].rgb != b[i].rgb;
@@ -490,7 +480,7 @@ class TestGenerate : public QObject {
     // rendered from the state after clip 1. (Its frames are not a sharp enough test with the demo
     // model: rendering clip 2 from the newer state moved them by only ~7 levels, about as much as
     // the H.264 path's known run-to-run noise in cancelThenResumeEqualsAnUninterruptedRun.)
-    const auto bytes = file_bytes;
+    const auto bytes = test::file_bytes;
     int compared = 0;
     for (const auto& e : fs::directory_iterator(ref_jobs / ref_id / "state")) {
       const fs::path mine = root / id / "state" / e.path().filename();
@@ -499,13 +489,13 @@ class TestGenerate : public QObject {
       ++compared;
     }
     QVERIFY(compared > 0);
-    const auto a = all_frames(dir() / "ref.mp4"), b = all_frames(p.out);
+    const auto a = test::all_frames(dir() / "ref.mp4"), b = test::all_frames(p.out);
     QCOMPARE(a.size(), b.size());
   }
 
   void seedChangesTheVideo() {
     // the first clips of the seed-42 and seed-7 renders above differ; --num_clip 1 lowers the count
-    const auto a = all_frames(dir() / "out" / "video.mp4"), b = all_frames(dir() / "ref.mp4");
+    const auto a = test::all_frames(dir() / "out" / "video.mp4"), b = test::all_frames(dir() / "ref.mp4");
     QCOMPARE(a.size(), b.size());
     QVERIFY(a[5].rgb != b[5].rgb);
     auto p = small_params();

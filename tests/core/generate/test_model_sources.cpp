@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/media_files.h"
 #include "core/generate/demo_model.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/generate_params.h"
@@ -155,12 +156,6 @@ jobs::JobRecord render(const fs::path& root, const generate::GenerateParams& p) 
   while (!queue.wait_until_idle(std::chrono::milliseconds(100)))
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("render did not finish in 10 minutes");
   return *queue.job(id);
-}
-
-std::vector<media::RgbFrame> all_frames(const fs::path& video) {
-  std::vector<int64_t> idx(static_cast<size_t>(media::count_frames(video)));
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
-  return media::read_frames(video, idx);
 }
 
 double rel_error(const torch::Tensor& out, const torch::Tensor& ref) {
@@ -443,8 +438,8 @@ class TestModelSources : public QObject {
       // the same weights in another layout: the same numbers, bit for bit
       const auto ma = motion_state(dir() / "jobs-official" / a.id), mb = motion_state(dir() / "jobs-comfy" / b.id);
       QVERIFY(torch::equal(ma, mb));
-      const auto fa = all_frames(dir() / (c.filename().string() + "-official.mp4"));
-      const auto fb = all_frames(p.out);
+      const auto fa = test::all_frames(dir() / (c.filename().string() + "-official.mp4"));
+      const auto fb = test::all_frames(p.out);
       QCOMPARE(fa.size(), fb.size());
       for (size_t i = 0; i < fa.size(); ++i) QVERIFY2(fa[i].rgb == fb[i].rgb, ("frame " + std::to_string(i)).c_str());
       // and what the official pipeline computed (pipeline/README.md: final.motion_latents <= 1e-4)

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/media_files.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/generate_params.h"
 #include "core/media/audio.h"
@@ -26,17 +27,6 @@ namespace fs = std::filesystem;
 using namespace s2v;
 
 namespace {
-
-std::string bytes_of(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<media::RgbFrame> all_frames(const fs::path& video) {
-  std::vector<int64_t> idx(static_cast<size_t>(media::count_frames(video)));
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
-  return media::read_frames(video, idx);
-}
 
 // A face-like 96x96 picture and an amplitude-modulated tone (speech-like energy) of `seconds`.
 void write_inputs(const fs::path& image, const fs::path& audio, double seconds) {
@@ -126,13 +116,13 @@ class TestResume : public QObject {
 
   static std::string job_folder_state(const fs::path& data) {
     for (const auto& e : fs::directory_iterator(data / "jobs"))
-      if (e.is_directory()) return bytes_of(generate::last_motion_state(e.path()));
+      if (e.is_directory()) return test::file_bytes(generate::last_motion_state(e.path()));
     return {};
   }
 
   // Every decoded frame of `video` equals the uninterrupted run's, bit for bit.
   void expect_reference_frames(const fs::path& video, const char* what) {
-    const auto f = all_frames(video);
+    const auto f = test::all_frames(video);
     QCOMPARE(f.size(), ref_frames_.size());
     int differing = 0;
     size_t first = 0;
@@ -194,7 +184,7 @@ class TestResume : public QObject {
     const fs::path data = dir() / "reference", out = dir() / "reference.mp4";
     fs::create_directories(data);
     QCOMPARE(run_cli(generate_args(out), data), 0);
-    ref_frames_ = all_frames(out);
+    ref_frames_ = test::all_frames(out);
     QCOMPARE(static_cast<int64_t>(ref_frames_.size()), generate::output_frames(3, 16, false));
     ref_state_ = job_folder_state(data);
     QVERIFY(!ref_state_.empty());
