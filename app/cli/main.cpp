@@ -178,6 +178,8 @@ int cmd_test_pattern(const std::vector<std::string>& argv) {
   return run_in_foreground(queue, id, a.flag("json"));
 }
 
+int cmd_worker(const std::vector<std::string>& args);  // below: `s2v jobs run` is the same
+
 int cmd_jobs(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "run") return cmd_worker({argv.begin() + 1, argv.end()});
   Args a("jobs", "List, resume, cancel or run jobs (shared with the GUI's job list).\n"
