@@ -16,6 +16,7 @@
 
 #include "core/generate/generate_job.h"
 #include "core/generate/model_folder.h"
+#include "core/jobs/worker_protocol.h"
 #include "core/media/video_reader.h"
 #include "ui/jobs/job_dock.h"
 #include "ui/jobs/job_list_model.h"

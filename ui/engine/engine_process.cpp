@@ -2,7 +2,6 @@
 
 #include <QCoreApplication>
 #include <QFileInfo>
-#include <QPointer>
 #include <QProcess>
 #include <QStandardPaths>
 #include <cstring>
@@ -42,6 +41,25 @@ QString EngineResult::failure() const {
   return s;
 }
 
+namespace {
+
+// A QProcess whose owner may go first: ~QProcess kills the process and waits for it, and while it
+// waits it emits finished() to handlers whose context (a widget half destroyed, since it is
+// deleting its children) must not run any more. Signals are off before that.
+class OwnedProcess : public QProcess {
+ public:
+  using QProcess::QProcess;
+  ~OwnedProcess() override {
+    blockSignals(true);
+    if (state() != QProcess::NotRunning) {
+      kill();
+      waitForFinished(5000);
+    }
+  }
+};
+
+}  // namespace
+
 void runEngine(QObject* context, const QStringList& args, std::function<void(const EngineResult&)> done) {
   const QString exe = engineExecutable();
   if (exe.isEmpty()) {
@@ -51,7 +69,7 @@ void runEngine(QObject* context, const QStringList& args, std::function<void(con
     return;
   }
   // QProcess is asynchronous on this thread's event loop: nothing here waits for it.
-  auto* p = new QProcess(context);
+  auto* p = new OwnedProcess(context);
   auto finish = std::make_shared<bool>(false);
   QObject::connect(p, &QProcess::finished, context, [p, done, finish](int code, QProcess::ExitStatus status) {
     if (*finish) return;

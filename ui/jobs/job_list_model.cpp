@@ -79,9 +79,11 @@ void JobListModel::requestThumbnail(const QString& id, const QString& source) co
           const auto frames = media::read_frames(source.toStdString(), {0});
           if (!frames.empty()) {
             const auto& f = frames.front();
-            img = QImage(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888)
-                      .scaled(96, 54, Qt::KeepAspectRatio, Qt::SmoothTransformation)
-                      .copy();
+            const QImage full(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888);
+            // at most 96×54, never enlarged (the delegate scales it to its row)
+            img = full.width() > 96 || full.height() > 54
+                      ? full.scaled(96, 54, Qt::KeepAspectRatio, Qt::SmoothTransformation)
+                      : full.copy();
           }
         } catch (const std::exception&) {
           // a clip that cannot be read has no thumbnail

@@ -256,6 +256,7 @@ void JobQueueAdapter::follow(Entry& e) {
     }
     if (type == jobs::JobEvent::Type::Progress) emit jobProgress(e.u);
     else emit jobChanged(e.u);
+    if (jobs::is_final(e.u.record.state)) checkIdle();
     if (!e.u.progress.preview.empty()) {
       const QString preview = QString::fromStdString(e.u.progress.preview);
       if (!e.previews.contains(preview)) e.previews << preview;
@@ -286,6 +287,8 @@ void JobQueueAdapter::workerFinished(const QString& id, int code, bool crashed) 
   if (e->killTimer) e->killTimer->stop();
   const bool cancelling = e->u.cancelling;
   e->u.cancelling = false;
+  const bool resumeAfter = e->resumeAfterExit;
+  e->resumeAfterExit = false;
   std::optional<jobs::JobRecord> rec;
   try {
     rec = store_->load(e->u.record.id);  // the worker's journal is the truth of a normal exit
@@ -333,6 +336,7 @@ void JobQueueAdapter::workerFinished(const QString& id, int code, bool crashed) 
     r.error = why.toStdString();
     save(*e);
   }
+  if (resumeAfter && resume(id)) return;  // (resume() says what became of it)
   emitChanged(*e);
   schedule();
   checkIdle();
@@ -421,8 +425,22 @@ void JobQueueAdapter::cancelAll() {
 
 bool JobQueueAdapter::resume(const QString& id) {
   Entry* e = find(id);
-  if (!e || e->proc || e->attached) return false;
+  if (!e || e->attached) return false;
   auto& r = e->u.record;
+  if (e->proc) {
+    // The stream said the job ended (failed, cancelled) and its worker is exiting: it still holds
+    // the journal's lock, so the resume is made when it has gone (workerFinished).
+    const bool ended = r.state == jobs::JobState::Failed || r.state == jobs::JobState::Cancelled;
+    if (!ended || !engineRunsKind(r.spec.kind)) return false;
+    e->resumeAfterExit = true;
+    r.state = jobs::JobState::Queued;
+    r.stage = "queued";
+    r.error.clear();
+    r.error_kind.clear();
+    wasActive_ = true;
+    emitChanged(*e);
+    return true;
+  }
   const bool resumable = r.state == jobs::JobState::Failed || r.state == jobs::JobState::Cancelled ||
                          r.state == jobs::JobState::Interrupted;
   if (!resumable || !engineRunsKind(r.spec.kind)) return false;
@@ -517,7 +535,9 @@ QStringList JobQueueAdapter::activeJobs() const {
   QStringList out;
   for (auto& e : entries_) {
     const QString id = QString::fromStdString(e->u.record.id);
-    if (e->proc || e->attached || std::find(pending_.begin(), pending_.end(), id) != pending_.end()) out << id;
+    // a worker that journalled the job's end is only exiting: the job is no longer active
+    const bool running = (e->proc && !jobs::is_final(e->u.record.state)) || e->attached;
+    if (running || std::find(pending_.begin(), pending_.end(), id) != pending_.end()) out << id;
   }
   return out;
 }

@@ -103,6 +103,7 @@ class JobQueueAdapter : public QObject {
     qint64 streamPos = 0;         // bytes of worker.jsonl read
     QByteArray partial;           // an unfinished last line
     QStringList previews;         // announced in this session
+    bool resumeAfterExit = false; // Retry while the worker that ended the job is still exiting
   };
   Entry* find(const QString& id) const;
   QString laneOf(const jobs::JobSpec& spec) const;
