@@ -94,11 +94,12 @@ void JobContext::report(Progress p, double done_units, double total_units) {
     p.eta_s = elapsed / done_here * (total_units - done_units);
   else if (total_units > 0 && done_units >= total_units)
     p.eta_s = 0;
-  if (reporter_) reporter_(p);
   // Every report is also a cancellation point: runners report where their work is consistent
   // (a clip written and its state committed), and a stage that cannot be interrupted (a clip's
-  // decode) ends in a report. A cancel asked during it takes effect there, not a clip later.
+  // decode) ends in a report. A cancel asked during it takes effect there, not a clip later. The
+  // check comes first: what a report starts (the stage it names) is not begun after a cancel.
   cancel_.throw_if_requested();
+  if (reporter_) reporter_(p);
 }
 
 nlohmann::json JobContext::state() const {

@@ -91,7 +91,7 @@ class JobContext {
   void check_cancelled() const { cancel_.throw_if_requested(); }
 
   // Reports progress; `done_units`/`total_units` drive the fraction and an ETA learned from the
-  // units done in this run (units finished before a resume are not counted as fast). Then checks
+  // units done in this run (units finished before a resume are not counted as fast). First checks
   // for cancellation like check_cancelled(): report only where the job may stop.
   void report(Progress p, double done_units, double total_units);
 
