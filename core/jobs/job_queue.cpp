@@ -131,7 +131,9 @@ bool JobQueue::enqueue_journalled(const std::string& id, bool queued_too) {
     if (!resumable && !handed_over) return false;
     if (!registry_.has(it->spec.kind)) return false;  // an unreadable record, or a kind this build lacks
     if (store_.is_locked(id)) return false;  // another process runs it
-    store_.clear_cancel(id);
+    // a job handed over queued keeps a cancel asked before its worker got here (the GUI clears
+    // the file itself when it queues a resume); a resumed one drops the cancel that stopped it
+    if (s != JobState::Queued) store_.clear_cancel(id);
     const JobRecord before = *it;
     it->state = JobState::Queued;
     it->error.clear();
