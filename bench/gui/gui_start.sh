@@ -46,6 +46,6 @@ for exe in "$@"; do
   done
   median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)]}')
   size=$(stat -c %s "$exe" | awk '{printf "%.1f", $1/1e6}')
-  torch=$(ldd "$exe" | grep -oE 'lib(torch|c10)[a-z_]*\.so[.0-9]*' | sort -u | tr '\n' ' ')
+  torch=$(ldd "$exe" | { grep -oE 'lib(torch|c10)[a-z_]*\.so[.0-9]*' || true; } | sort -u | tr '\n' ' ')
   printf '%-60s %10s %12s %10s %s\n' "$exe" "$size" "$median" "$runs" "${torch:-none}"
 done

@@ -91,7 +91,9 @@ void runEngine(QObject* context, const QStringList& args, std::function<void(con
     p->deleteLater();
     done(r);
   });
-  p->start(exe, args);
+  // Started from the event loop, not here: a window that asks at start-up (the model panel
+  // inspecting the last folder) is built and shown before the engine loads LibTorch beside it.
+  QMetaObject::invokeMethod(p, [p, exe, args] { p->start(exe, args); }, Qt::QueuedConnection);
 }
 
 }  // namespace s2v::ui
