@@ -126,6 +126,15 @@ class TestJobWorkers : public QObject {
     QCOMPARE(differing, 0);
   }
 
+  // Renders with the worker's test switches `faults` until the job ends (failed, or done).
+  QString renderWithFaults(MainWindow& w, const QStringList& faults) {
+    w.jobs()->setWorkerArguments(faults);
+    const QString id = w.jobs()->submit(renderSpec());
+    QTest::qWaitFor([&] { return state(w, id) == "failed" || state(w, id) == "done"; }, 300000);
+    w.jobs()->setWorkerArguments({});
+    return id;
+  }
+
   // Submits a render and waits until its second clip is being denoised.
   QString renderUntilSecondClip(MainWindow& w) {
     const QString id = w.jobs()->submit(renderSpec());
@@ -184,10 +193,8 @@ class TestJobWorkers : public QObject {
   void segfaultingWorkerIsReportedWithItsLog() {
     MainWindow w;
     w.show();
-    w.jobs()->setWorkerArguments({"--crash-after", "1"});
-    const QString id = w.jobs()->submit(renderSpec());
-    QTRY_VERIFY_WITH_TIMEOUT(state(w, id) == "failed" || state(w, id) == "done", 300000);
-    w.jobs()->setWorkerArguments({});
+    const QString id = renderWithFaults(w, {"--crash-after", "1"});
+    QCOMPARE(state(w, id), QString("failed"));
     QVERIFY(w.isVisible());
     const QString why = role(w, id, JobListModel::DescriptionRole).toString();
     qInfo() << "the dock says:" << why;
@@ -200,10 +207,8 @@ class TestJobWorkers : public QObject {
   void outOfMemoryIsReportedAsSuch() {
     MainWindow w;
     w.show();
-    w.jobs()->setWorkerArguments({"--oom-after", "1"});
-    const QString id = w.jobs()->submit(renderSpec());
-    QTRY_VERIFY_WITH_TIMEOUT(state(w, id) == "failed" || state(w, id) == "done", 300000);
-    w.jobs()->setWorkerArguments({});
+    const QString id = renderWithFaults(w, {"--oom-after", "1"});
+    QCOMPARE(state(w, id), QString("failed"));
     QVERIFY(w.isVisible());
     QCOMPARE(role(w, id, JobListModel::ErrorKindRole).toString(), QString(jobs::kOutOfMemoryKind));
     const QString why = role(w, id, JobListModel::DescriptionRole).toString();
