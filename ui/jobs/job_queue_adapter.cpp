@@ -377,6 +377,16 @@ bool JobQueueAdapter::cancel(const QString& id) {
     checkIdle();
     return true;
   }
+  if (e->resumeAfterExit) {
+    // a Retry waiting for the worker that ended the job to exit: dropped; the job keeps the
+    // state that worker journalled (workerFinished reads it)
+    e->resumeAfterExit = false;
+    r.state = jobs::JobState::Cancelled;
+    r.stage = "cancelled";
+    emitChanged(*e);
+    checkIdle();
+    return true;
+  }
   if (e->proc || e->attached) {
     if (e->u.cancelling) return true;
     try {
