@@ -18,6 +18,7 @@
 #include "core/generate/model_folder.h"
 #include "core/jobs/worker_protocol.h"
 #include "core/media/video_reader.h"
+#include "ui/engine/engine_process.h"
 #include "ui/jobs/job_dock.h"
 #include "ui/jobs/job_list_model.h"
 #include "ui/jobs/job_queue_adapter.h"
@@ -214,10 +215,15 @@ class TestJobWorkers : public QObject {
     const QString why = role(w, id, JobListModel::DescriptionRole).toString();
     qInfo() << "the dock says:" << why;
     QVERIFY2(why.startsWith("out of memory"), qPrintable(why));
-    // the worker said so in its exit status too (4), and the journal agrees with the dock
+    // the journal agrees with the dock
     const auto rec = w.jobs()->store().load(id.toStdString());
     QVERIFY(rec && rec->state == jobs::JobState::Failed && rec->error_kind == jobs::kOutOfMemoryKind);
-    QCOMPARE(jobs::worker_exit_for(*rec), jobs::kWorkerOutOfMemory);
+    // and a worker's exit status says so: one run by hand on the same job, out of memory at once
+    QProcess worker;
+    worker.start(engineExecutable(), {"worker", id, "--json", "--oom-after", "0"});
+    QVERIFY(worker.waitForFinished(120000));
+    QCOMPARE(worker.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(worker.exitCode(), int(jobs::kWorkerOutOfMemory));
     resumeMatchesTheReference(w, id);
   }
 
