@@ -2,11 +2,14 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QFileInfo>
 #include <QMenuBar>
+#include <QPushButton>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
 
+#include "core/curate_job/curate_job.h"
 #include "ui/about.h"
 #include "ui/curate/curate_workspace.h"
 #include "ui/generate/generate_workspace.h"
@@ -31,6 +34,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   addDockWidget(Qt::RightDockWidgetArea, dock_);
   buildMenus();
   connect(jobs_, &JobQueueAdapter::error, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
+  // the dock's selection is what the preview shows and what Export writes
+  connect(dock_, &JobDock::jobSelected, generate_, &GenerateWorkspace::showJob);
+  connect(dock_, &JobDock::previewRequested, this, &MainWindow::previewJob);
+  connect(dock_, &JobDock::exportRequested, this, [this](const QString& id) {
+    previewJob(id);
+    generate_->exportVideo();
+  });
+  connect(dock_, &JobDock::message, this, [this](const QString& m) { statusBar()->showMessage(m, 10000); });
+  connect(jobs_, &JobQueueAdapter::idle, this, [this] {
+    if (quitWhenIdle_) close();
+  });
   connect(generate_, &GenerateWorkspace::inputRejected, this,
           [this](const QString& m) { statusBar()->showMessage(m, 8000); });
   statusBar()->showMessage(tr("Ready"));
@@ -82,7 +96,72 @@ void MainWindow::cancelCurrentJob() {
   if (!id.isEmpty() && jobs_->cancel(id)) statusBar()->showMessage(tr("Cancelling %1…").arg(id), 4000);
 }
 
+void MainWindow::previewJob(const QString& id) {
+  const auto u = jobs_->job(id);
+  if (!u) return;
+  if (u->record.spec.kind == curation::kCurateKind) {
+    // a curation's result is its database: the Curate workspace shows it
+    const std::string db = u->record.output.empty() ? u->record.spec.params.value("db", std::string()) : u->record.output;
+    if (!db.empty() && QFileInfo::exists(QString::fromStdString(db))) {
+      tabs_->setCurrentWidget(curate_);
+      curate_->openDatabase(QString::fromStdString(db));
+    }
+    return;
+  }
+  tabs_->setCurrentWidget(generate_);
+  generate_->showJob(id);
+}
+
+QMessageBox::ButtonRole MainWindow::askAboutRunningJobs() {
+  const int n = int(jobs_->activeJobs().size());
+  QMessageBox box(QMessageBox::Question, tr("Jobs are running"),
+                  n == 1 ? tr("A job is queued or running.") : tr("%1 jobs are queued or running.").arg(n),
+                  QMessageBox::NoButton, this);
+  box.setObjectName("quitDialog");
+  box.setInformativeText(
+      tr("Leave running: the render goes on without the window (it keeps its job folder locked); "
+         "the next start shows it and its progress.\nCancel: stop the jobs (the finished clips are kept; "
+         "Retry resumes), then quit.\nWait: quit when the jobs are done."));
+  auto* leave = box.addButton(tr("Leave running"), QMessageBox::AcceptRole);
+  leave->setObjectName("quitLeaveRunning");
+  auto* cancel = box.addButton(tr("Cancel jobs"), QMessageBox::DestructiveRole);
+  cancel->setObjectName("quitCancelJobs");
+  auto* wait = box.addButton(tr("Wait"), QMessageBox::YesRole);
+  wait->setObjectName("quitWait");
+  auto* stay = box.addButton(tr("Don't quit"), QMessageBox::RejectRole);
+  stay->setObjectName("quitStay");
+  box.setDefaultButton(stay);
+  box.setEscapeButton(stay);
+  box.exec();
+  return box.buttonRole(box.clickedButton());
+}
+
 void MainWindow::closeEvent(QCloseEvent* e) {
+  if (!jobs_->isIdle()) {
+    if (quitWhenIdle_) {  // already cancelling or waiting: the window closes when they have ended
+      e->ignore();
+      return;
+    }
+    switch (askAboutRunningJobs()) {
+      case QMessageBox::AcceptRole:
+        jobs_->setShutdownPolicy(JobQueueAdapter::Shutdown::LeaveRunning);
+        break;
+      case QMessageBox::DestructiveRole:
+        quitWhenIdle_ = true;
+        jobs_->cancelAll();
+        statusBar()->showMessage(tr("Cancelling the jobs; S2V Studio quits when they have stopped…"));
+        e->ignore();
+        return;
+      case QMessageBox::YesRole:
+        quitWhenIdle_ = true;
+        statusBar()->showMessage(tr("S2V Studio quits when the jobs are done…"));
+        e->ignore();
+        return;
+      default:
+        e->ignore();
+        return;
+    }
+  }
   QSettings s;
   s.setValue("window/geometry", saveGeometry());
   s.setValue("window/state", saveState());

@@ -1,8 +1,10 @@
 #pragma once
 // The main window: Generate and Curate workspaces as tabs, the job dock, menus and shortcuts.
-// Window geometry and dock state are restored on start.
+// Window geometry and dock state are restored on start. Quitting while jobs run asks whether to
+// leave them running (their workers go on), cancel them or wait for them.
 
 #include <QMainWindow>
+#include <QMessageBox>
 
 class QTabWidget;
 
@@ -28,12 +30,17 @@ class MainWindow : public QMainWindow {
  public slots:
   void openSettings();
   void cancelCurrentJob();
+  // Shows a job: a render or test pattern in the Generate workspace, a curation's database in
+  // the Curate workspace.
+  void previewJob(const QString& id);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
 
  private:
   void buildMenus();
+  QMessageBox::ButtonRole askAboutRunningJobs();
+  bool quitWhenIdle_ = false;
   JobQueueAdapter* jobs_;
   QTabWidget* tabs_;
   GenerateWorkspace* generate_;

@@ -5,26 +5,33 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <new>
+#include <thread>
 
 extern "C" {
 #include <libavutil/avutil.h>
 }
+#include <opencv2/imgproc.hpp>
 #include <torch/version.h>
 
 #include "app/cli/args.h"
 #include "app/cli/progress_printer.h"
 #include "core/curate_job/curate_job.h"
 #include "core/curate_job/model_loading.h"
+#include "core/curation/portrait.h"
 #include "core/curation/results_db.h"
 #include "core/diagnostics/test_pattern.h"
 #include "core/generate/demo_model.h"
 #include "core/generate/generate_job.h"
 #include "core/jobs/job_queue.h"
+#include "core/jobs/worker_protocol.h"
+#include "core/media/video_reader.h"
 #include "models/base/atomic_file.h"
 #include "models/base/error.h"
 #include "models/base/utf8.h"
@@ -91,11 +98,15 @@ std::pair<int, int> parse_shard(const std::string& shard) {
   return {si, sn};
 }
 
-// Runs one job in the foreground with progress; Ctrl-C cancels it cooperatively.
-int run_in_foreground(jobs::JobQueue& queue, const std::string& id, bool json) {
+// Runs one job in the foreground with progress; Ctrl-C cancels it cooperatively. `hook` sees every
+// event of the job after it is printed (the worker's test switches).
+int run_in_foreground(jobs::JobQueue& queue, const std::string& id, bool json,
+                      const std::function<void(const jobs::JobEvent&)>& hook = {}) {
   ProgressPrinter printer(ProgressPrinter::detect(json));
   queue.set_listener([&](const jobs::JobEvent& e) {
-    if (e.record.id == id) printer.on_event(e);
+    if (e.record.id != id) return;
+    printer.on_event(e);
+    if (hook) hook(e);
   });
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
@@ -167,10 +178,13 @@ int cmd_test_pattern(const std::vector<std::string>& argv) {
   return run_in_foreground(queue, id, a.flag("json"));
 }
 
+int cmd_worker(const std::vector<std::string>& args);  // below: `s2v jobs run` is the same
+
 int cmd_jobs(const std::vector<std::string>& argv) {
-  Args a("jobs", "List, resume or cancel jobs (shared with the GUI's job list).\n"
-                 "  s2v jobs list | s2v jobs resume ID | s2v jobs cancel ID",
-         {{"json", "", "machine-readable output", ""}}, "list|resume|cancel [ID]");
+  if (!argv.empty() && argv[0] == "run") return cmd_worker({argv.begin() + 1, argv.end()});
+  Args a("jobs", "List, resume, cancel or run jobs (shared with the GUI's job list).\n"
+                 "  s2v jobs list | s2v jobs resume ID | s2v jobs cancel ID | s2v jobs run ID (= s2v worker ID)",
+         {{"json", "", "machine-readable output", ""}}, "list|resume|cancel|run [ID]");
   a.parse(argv);
   if (a.help_requested() || a.positionals().empty()) {
     std::cout << a.help();
@@ -222,7 +236,181 @@ int cmd_jobs(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "resuming %s (%s)\n", id.c_str(), rec->spec.title.c_str());
     return run_in_foreground(queue, id, a.flag("json"));
   }
-  throw Error("unknown jobs verb '" + verb + "' (list, resume, cancel)", ErrorKind::InvalidArgument);
+  throw Error("unknown jobs verb '" + verb + "' (list, resume, cancel, run)", ErrorKind::InvalidArgument);
+}
+
+#ifdef S2V_TEST_HOOKS
+// Test builds only, never in --help: `--crash-after N` dies by SIGSEGV and `--oom-after N` fails as
+// an allocation does (std::bad_alloc) at the first progress report after N finished clips or
+// segments, i.e. in the middle of the next one; `--hold-at STAGE:MS` blocks the job for MS
+// milliseconds each time it reports STAGE, without looking at cancellation (a stage the engine
+// cannot interrupt, such as a clip's decode). tests/ui/test_job_workers.cpp uses them.
+struct WorkerFault {
+  int crash_after = -1, oom_after = -1;
+  std::string hold_stage;
+  int hold_ms = 0;
+  int finished = 0;
+  bool any() const { return crash_after >= 0 || oom_after >= 0 || !hold_stage.empty(); }
+  void operator()(const jobs::JobEvent& e) {
+    if (e.type != jobs::JobEvent::Type::Progress && e.type != jobs::JobEvent::Type::Changed) return;
+    if (!e.progress.preview.empty()) {
+      ++finished;
+      return;
+    }
+    if (!hold_stage.empty() && e.progress.stage == hold_stage)
+      std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+    if (e.record.state != jobs::JobState::Running || e.progress.stage.empty()) return;
+    if (crash_after >= 0 && finished >= crash_after) {
+      std::fprintf(stderr, "s2v worker: --crash-after %d: segmentation fault on purpose\n", crash_after);
+      std::signal(SIGSEGV, SIG_DFL);
+      std::raise(SIGSEGV);
+    }
+    if (oom_after >= 0 && finished >= oom_after) throw std::bad_alloc();
+  }
+};
+
+// Takes the test switches out of argv.
+WorkerFault take_worker_faults(std::vector<std::string>& argv) {
+  WorkerFault f;
+  for (size_t i = 0; i + 1 < argv.size();) {
+    if (argv[i] == "--crash-after") f.crash_after = std::stoi(argv[i + 1]);
+    else if (argv[i] == "--oom-after") f.oom_after = std::stoi(argv[i + 1]);
+    else if (argv[i] == "--hold-at" && argv[i + 1].find(':') != std::string::npos) {
+      f.hold_stage = argv[i + 1].substr(0, argv[i + 1].rfind(':'));
+      f.hold_ms = std::stoi(argv[i + 1].substr(argv[i + 1].rfind(':') + 1));
+    } else {
+      ++i;
+      continue;
+    }
+    argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+  }
+  return f;
+}
+#endif
+
+// s2v worker ID: one journalled job (made by the GUI, or any job that can be resumed) run to its
+// end in this process; the exit status says what became of it (core/jobs/worker_protocol.h).
+int cmd_worker(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = args;
+  std::function<void(const jobs::JobEvent&)> hook;
+#ifdef S2V_TEST_HOOKS
+  const WorkerFault fault = take_worker_faults(argv);
+  if (fault.any()) hook = fault;
+#endif
+  Args a("worker",
+         "Run one journalled job to its end in this process (the GUI starts one per job): progress,\n"
+         "previews and errors as JSON lines on stdout with --json. Exit status: 0 done, 1 failed,\n"
+         "2 no such job, 3 the job is final or another process runs it, 4 out of memory, 130 cancelled.\n"
+         "A worker that dies leaves a job that 's2v jobs resume ID' continues from its last finished clip.",
+         {{"json", "", "print progress as JSON lines on stdout", ""}}, "ID");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() != 1) throw Error("s2v worker needs one job ID", ErrorKind::InvalidArgument);
+  // a reader that goes away (the GUI quit) must not take the job with it: writes just fail
+  std::signal(SIGPIPE, SIG_IGN);
+  const std::string id = a.positionals()[0];
+  jobs::JobStore store(jobs::JobStore::default_root());
+  const auto rec = store.load(id);  // throws InvalidArgument for a name that is no ID
+  if (!rec) {
+    std::fprintf(stderr, "s2v worker: no job with ID '%s' in %s\n", id.c_str(), store.root().string().c_str());
+    return jobs::kWorkerUsage;
+  }
+  auto registry = make_registry();
+  jobs::JobQueue queue(store, registry);
+  if (!queue.run_journalled(id)) {
+    std::fprintf(stderr, "s2v worker: job %s cannot run: it is %s%s\n", id.c_str(), jobs::to_string(rec->state),
+                 store.is_locked(id) ? " in another process" : "");
+    return jobs::kWorkerBusy;
+  }
+  run_in_foreground(queue, id, a.flag("json"), hook);
+  const auto done = queue.job(id);
+  return done ? jobs::worker_exit_for(*done) : jobs::kWorkerFailed;
+}
+
+// s2v inspect-model DIR --json: inspect_model_folder for the GUI, which links no LibTorch.
+int cmd_inspect_model(const std::vector<std::string>& argv) {
+  Args a("inspect-model",
+         "Check a model folder as 's2v generate' does before it loads anything: every component's file,\n"
+         "format and parameters, the notes, and every problem at once. The exit status is 1 when the\n"
+         "folder cannot be used. --json prints the whole description (the GUI's model panel reads it).",
+         {{"dit", "FILE", "DiT weights replacing the folder's", ""},
+          {"text_encoder", "FILE", "umT5 weights replacing the folder's", ""},
+          {"vae", "FILE", "Wan 2.1 VAE weights replacing the folder's", ""},
+          {"audio_encoder", "FILE", "wav2vec2 weights replacing the folder's", ""},
+          {"tokenizer", "DIR", "the google/umt5-xxl tokenizer folder", ""},
+          {"shallow", "", "check presence and headers only, not every tensor's name and shape", ""},
+          {"json", "", "print the description as one JSON object on stdout", ""}},
+         "DIR");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() > 1) throw Error("s2v inspect-model takes one DIR", ErrorKind::InvalidArgument);
+  generate::ComponentOverrides o;
+  o.dit = a.get("dit");
+  o.text_encoder = a.get("text_encoder");
+  o.vae = a.get("vae");
+  o.audio_encoder = a.get("audio_encoder");
+  o.tokenizer = a.get("tokenizer");
+  const std::string root = a.positionals().empty() ? std::string() : a.positionals()[0];
+  const generate::ModelFolder m = generate::inspect_model_folder(root, !a.flag("shallow"), o);
+  if (a.flag("json")) {
+    nlohmann::json j = generate::to_json(m);
+    j["gpu_memory_gb"] = generate::detected_gpu_memory_gb();
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%s: %s (%s parameters, %s)\n", root.c_str(), m.label.c_str(),
+                std::to_string(m.total_parameters()).c_str(), m.layout.c_str());
+    for (const auto& c : m.components)
+      std::printf("  %-9s %s  [%s]\n", c.name.c_str(), c.path.string().c_str(), c.format.c_str());
+    for (const auto& n : m.notes) std::printf("  note: %s\n", n.c_str());
+    for (const auto& p : m.problems) std::printf("  problem: %s\n", p.c_str());
+  }
+  return m.ok() ? kOk : kFailed;
+}
+
+// s2v portrait-check FILE --json: the Generate workspace's portrait check with the ViTPose network
+// (the GUI runs the detector-only check itself; a network needs LibTorch).
+int cmd_portrait_check(const std::vector<std::string>& argv) {
+  Args a("portrait-check",
+         "Check a reference portrait as the Generate workspace does: person and face boxes, the face's\n"
+         "sharpness, the picture's clarity, and what a curation preset would reject. With --pose_weights\n"
+         "the ViTPose network finds the people; a file that cannot be loaded is named and the detectors\n"
+         "answer instead.",
+         {{"pose_weights", "FILE", "ViTPose whole-body checkpoint", ""},
+          {"json", "", "print the check as one JSON object on stdout", ""}},
+         "FILE");
+  a.parse(argv);
+  if (a.help_requested()) { std::cout << a.help(); return kOk; }
+  if (a.positionals().size() != 1) throw Error("s2v portrait-check needs one FILE", ErrorKind::InvalidArgument);
+  const std::string file = a.positionals()[0];
+  check_input_file(file, "the portrait");
+  const media::RgbFrame f = media::read_image(file);  // what the pipeline reads
+  cv::Mat rgb(f.height, f.width, CV_8UC3, const_cast<uint8_t*>(f.rgb.data()), f.stride());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  curation::PortraitCheckOptions options;
+  curation::CurateOptions loaded;
+  std::string pose_error;
+  if (const std::string w = a.get("pose_weights"); !w.empty()) {
+    try {
+      curation::load_curation_models({{"pose_weights", w}}, loaded);
+      options.pose = loaded.pose.get();
+    } catch (const std::exception& e) {
+      pose_error = e.what();
+    }
+  }
+  const curation::PortraitCheck c = curation::check_portrait(bgr, options);
+  if (a.flag("json")) {
+    nlohmann::json j = {{"check", curation::to_json(c)}};
+    if (!pose_error.empty()) j["pose_error"] = pose_error;
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return kOk;
+  }
+  std::printf("%zu face(s), detector: %s\n", c.overlay.faces.size(), c.method.c_str());
+  if (c.face_sharpness.available()) std::printf("face sharpness %.0f\n", *c.face_sharpness.value);
+  if (c.clarity.available()) std::printf("clarity %.0f\n", *c.clarity.value);
+  for (const auto& w : c.warnings) std::printf("warning: %s\n", w.c_str());
+  if (!pose_error.empty()) std::printf("the pose model could not be loaded: %s\n", pose_error.c_str());
+  return kOk;
 }
 
 int cmd_inspect(const std::vector<std::string>& argv) {
@@ -579,7 +767,10 @@ std::map<std::string, Command> commands() {
       {"curate", {"score video clips for dataset curation (also: curate export, curate merge)", cmd_curate}},
       {"inspect", {"summarise a checkpoint file or folder", cmd_inspect}},
       {"convert", {"convert a .pth or GGUF checkpoint to safetensors", cmd_convert}},
-      {"jobs", {"list, resume or cancel jobs", cmd_jobs}},
+      {"jobs", {"list, resume, cancel or run jobs", cmd_jobs}},
+      {"worker", {"run one journalled job in this process (the GUI starts one per job)", cmd_worker}},
+      {"inspect-model", {"check a model folder as generate does (--json for the GUI)", cmd_inspect_model}},
+      {"portrait-check", {"check a reference portrait as the Generate workspace does", cmd_portrait_check}},
       {"test-pattern", {"Test pattern: a diagnostic job that encodes colour bars (not generation)",
                         cmd_test_pattern}},
   };

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/jobs/worker_protocol.h"
+
 namespace s2v::cli {
 
 namespace {
@@ -37,17 +39,7 @@ void ProgressPrinter::on_event(const jobs::JobEvent& e) {
   const auto& p = e.progress;
   const auto& r = e.record;
   if (mode_ == Mode::Json) {
-    nlohmann::json j = {{"event", e.type == jobs::JobEvent::Type::Added     ? "added"
-                                  : e.type == jobs::JobEvent::Type::Changed ? "changed"
-                                                                            : "progress"},
-                        {"job", r.id},           {"kind", r.spec.kind},
-                        {"state", jobs::to_string(r.state)},
-                        {"stage", p.stage.empty() ? r.stage : p.stage},
-                        {"fraction", r.fraction}, {"step", p.step},  {"steps", p.steps},
-                        {"clip", p.clip},         {"clips", p.clips}, {"eta_s", p.eta_s}};
-    if (!p.preview.empty()) j["preview"] = p.preview;
-    if (!r.error.empty()) j["error"] = r.error;
-    if (!r.output.empty()) j["output"] = r.output;
+    const nlohmann::json j = jobs::progress_line(e);
     // a message may quote a file name that is not UTF-8: JSON gets U+FFFD for those bytes
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     std::fflush(stdout);

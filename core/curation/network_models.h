@@ -51,4 +51,13 @@ class SyncModel {
   virtual std::string method() const = 0;
 };
 
+// One table names the networks for the CLI flags, the curate job's params and the GUI's settings,
+// so the three never disagree (core/curate_job/model_loading.h builds them from those params).
+struct CurationNetwork {
+  std::string param;   // job param and CLI flag (--<param>), e.g. "pose_weights"
+  std::string label;   // for the GUI, e.g. "ViTPose whole-body"
+  std::string help;    // what it replaces and which file it takes
+};
+const std::vector<CurationNetwork>& curation_networks();
+
 }  // namespace s2v::curation

@@ -94,4 +94,95 @@ PortraitCheck check_portrait(const cv::Mat& input, const PortraitCheckOptions& o
   return c;
 }
 
+namespace {
+
+nlohmann::json rects_json(const std::vector<cv::Rect>& rects) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& r : rects) a.push_back({r.x, r.y, r.width, r.height});
+  return a;
+}
+
+std::vector<cv::Rect> rects_from(const nlohmann::json& a) {
+  std::vector<cv::Rect> out;
+  for (const auto& r : a) out.emplace_back(r.at(0).get<int>(), r.at(1).get<int>(), r.at(2).get<int>(), r.at(3).get<int>());
+  return out;
+}
+
+template <size_t N>
+nlohmann::json points_json(const std::array<pose::Keypoint, N>& points) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& k : points) a.push_back({k.x, k.y, k.score});
+  return a;
+}
+
+template <size_t N>
+void points_from(const nlohmann::json& a, std::array<pose::Keypoint, N>& points) {
+  if (a.size() != N) throw Error("a pose part has " + std::to_string(a.size()) + " points, not " + std::to_string(N), ErrorKind::Corrupt);
+  for (size_t i = 0; i < N; ++i) points[i] = {a[i].at(0).get<float>(), a[i].at(1).get<float>(), a[i].at(2).get<float>()};
+}
+
+nlohmann::json metric_json(const Metric& m) {
+  return {{"value", m.value ? nlohmann::json(*m.value) : nlohmann::json(nullptr)},
+          {"method", m.method},
+          {"na_reason", m.na_reason}};
+}
+
+Metric metric_from(const nlohmann::json& j) {
+  Metric m;
+  if (!j.at("value").is_null()) m.value = j.at("value").get<double>();
+  m.method = j.value("method", std::string());
+  m.na_reason = j.value("na_reason", std::string());
+  return m;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const PortraitCheck& c) {
+  nlohmann::json poses = nlohmann::json::array();
+  for (const auto& p : c.overlay.poses)
+    poses.push_back({{"body", points_json(p.body)}, {"left_hand", points_json(p.left_hand)},
+                     {"right_hand", points_json(p.right_hand)}, {"face", points_json(p.face)},
+                     {"score", p.score}, {"box", {p.box.x, p.box.y, p.box.width, p.box.height}}});
+  return {{"size", {c.size.width, c.size.height}},
+          {"overlay", {{"t", c.overlay.t}, {"people", rects_json(c.overlay.people)}, {"faces", rects_json(c.overlay.faces)},
+                       {"hands", rects_json(c.overlay.hands)}, {"text", rects_json(c.overlay.text)}, {"poses", poses}}},
+          {"face_share", c.face_share},
+          {"face_sharpness", metric_json(c.face_sharpness)},
+          {"clarity", metric_json(c.clarity)},
+          {"method", c.method},
+          {"warnings", c.warnings}};
+}
+
+PortraitCheck portrait_check_from_json(const nlohmann::json& j) {
+  PortraitCheck c;
+  try {
+    c.size = {j.at("size").at(0).get<int>(), j.at("size").at(1).get<int>()};
+    const auto& o = j.at("overlay");
+    c.overlay.t = o.value("t", 0.0);
+    c.overlay.people = rects_from(o.at("people"));
+    c.overlay.faces = rects_from(o.at("faces"));
+    c.overlay.hands = rects_from(o.at("hands"));
+    c.overlay.text = rects_from(o.at("text"));
+    for (const auto& p : o.at("poses")) {
+      pose::Pose q;
+      points_from(p.at("body"), q.body);
+      points_from(p.at("left_hand"), q.left_hand);
+      points_from(p.at("right_hand"), q.right_hand);
+      points_from(p.at("face"), q.face);
+      q.score = p.value("score", 0.0f);
+      const auto& b = p.at("box");
+      q.box = {b.at(0).get<float>(), b.at(1).get<float>(), b.at(2).get<float>(), b.at(3).get<float>()};
+      c.overlay.poses.push_back(q);
+    }
+    c.face_share = j.value("face_share", 0.0);
+    c.face_sharpness = metric_from(j.at("face_sharpness"));
+    c.clarity = metric_from(j.at("clarity"));
+    c.method = j.value("method", std::string());
+    c.warnings = j.value("warnings", std::vector<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("cannot read a portrait check: ") + e.what(), ErrorKind::Corrupt);
+  }
+  return c;
+}
+
 }  // namespace s2v::curation

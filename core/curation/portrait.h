@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "core/curation/detect.h"
@@ -38,5 +39,10 @@ struct PortraitCheckOptions {
 // bgr: the portrait at any size (resized to the working resolution first). Throws s2v::Error when
 // a detector's model file is missing or the picture is empty.
 PortraitCheck check_portrait(const cv::Mat& bgr, const PortraitCheckOptions& options = {});
+
+// The JSON form `s2v portrait-check --json` prints and the GUI reads back when the check needs a
+// network (the GUI links no LibTorch). portrait_check_from_json throws s2v::Error(Corrupt).
+nlohmann::json to_json(const PortraitCheck& check);
+PortraitCheck portrait_check_from_json(const nlohmann::json& j);
 
 }  // namespace s2v::curation

@@ -44,18 +44,6 @@ namespace fs = std::filesystem;
 
 namespace s2v::generate {
 
-jobs::JobSpec make_generate_spec(const GenerateParams& params) {
-  params.validate();
-  jobs::JobSpec spec;
-  spec.kind = kGenerateKind;
-  std::string title = params.prompt.empty() ? fs::path(params.audio).filename().string() : params.prompt;
-  if (title.size() > 60) title = title.substr(0, 57) + "...";
-  spec.title = "Generate: " + title;
-  spec.params = params.to_json();
-  spec.output = params.out;
-  return spec;
-}
-
 namespace {
 
 // The final video's name and place, checked before anything renders (a render can take hours):

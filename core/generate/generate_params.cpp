@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
+#include "core/generate/generate_job.h"
 #include "models/base/error.h"
 #include "models/base/utf8.h"
 
@@ -215,6 +217,18 @@ int clips_for_audio_seconds(double seconds, int infer_frames) {
   // min_batch_num of get_audio_embed_bucket_fps: int(frames / (infer_frames * 30/16)) + 1
   const double scale = 30.0 / 16.0;
   return static_cast<int>(static_cast<double>(f30) / (infer_frames * scale)) + 1;
+}
+
+jobs::JobSpec make_generate_spec(const GenerateParams& params) {
+  params.validate();
+  jobs::JobSpec spec;
+  spec.kind = kGenerateKind;
+  std::string title = params.prompt.empty() ? std::filesystem::path(params.audio).filename().string() : params.prompt;
+  if (title.size() > 60) title = title.substr(0, 57) + "...";
+  spec.title = "Generate: " + title;
+  spec.params = params.to_json();
+  spec.output = params.out;
+  return spec;
 }
 
 }  // namespace s2v::generate

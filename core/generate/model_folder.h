@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/generate/generate_params.h"
 #include "models/wan/dit_config.h"
 
@@ -61,8 +63,13 @@ struct ModelFolder {
 ModelFolder inspect_model_folder(const std::filesystem::path& root, bool deep = true,
                                  const ComponentOverrides& overrides = {});
 
+// The JSON form `s2v inspect-model --json` prints and the GUI reads back (every field above).
+// model_folder_from_json throws s2v::Error(Corrupt) for a document that is not one.
+nlohmann::json to_json(const ModelFolder& model);
+ModelFolder model_folder_from_json(const nlohmann::json& j);
+
 // Memory of the first CUDA device in GB (0 when this build or machine has none): the default of
-// the Generate workspace's GPU memory field.
+// the Generate workspace's GPU memory field (which reads it from `s2v inspect-model --json`).
 double detected_gpu_memory_gb();
 
 // The bundled demo model folder: $S2V_DEMO_MODEL, else <exe>/../share/s2v-studio/demo-model,

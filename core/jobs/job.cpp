@@ -1,6 +1,7 @@
 #include "core/jobs/job.h"
 
 #include <fstream>
+#include <new>
 #include <sstream>
 
 #include "models/base/atomic_file.h"
@@ -37,6 +38,7 @@ nlohmann::json to_json(const JobRecord& r) {
           {"fraction", r.fraction},
           {"stage", r.stage},
           {"error", r.error},
+          {"error_kind", r.error_kind},
           {"output", r.output},
           {"created_ms", r.created_ms},
           {"updated_ms", r.updated_ms},
@@ -54,6 +56,7 @@ JobRecord record_from_json(const nlohmann::json& j) {
   r.fraction = j.value("fraction", 0.0);
   r.stage = j.value("stage", std::string());
   r.error = j.value("error", std::string());
+  r.error_kind = j.value("error_kind", std::string());
   r.output = j.value("output", std::string());
   r.created_ms = j.value("created_ms", int64_t{0});
   r.updated_ms = j.value("updated_ms", int64_t{0});
@@ -91,6 +94,11 @@ void JobContext::report(Progress p, double done_units, double total_units) {
     p.eta_s = elapsed / done_here * (total_units - done_units);
   else if (total_units > 0 && done_units >= total_units)
     p.eta_s = 0;
+  // Every report is also a cancellation point: runners report where their work is consistent
+  // (a clip written and its state committed), and a stage that cannot be interrupted (a clip's
+  // decode) ends in a report. A cancel asked during it takes effect there, not a clip later. The
+  // check comes first: what a report starts (the stage it names) is not begun after a cancel.
+  cancel_.throw_if_requested();
   if (reporter_) reporter_(p);
 }
 
@@ -106,6 +114,16 @@ nlohmann::json JobContext::state() const {
 
 void JobContext::save_state(const nlohmann::json& s) {
   write_file_atomically(folder_ / "state.json", s.dump(2));
+}
+
+std::string error_kind_of(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return kOutOfMemoryKind;
+  if (const auto* err = dynamic_cast<const Error*>(&e)) return to_string(err->kind());
+  // LibTorch's own errors (c10::Error) when a runner lets one through: its allocators say so
+  const std::string what = e.what();
+  for (const char* oom : {"out of memory", "can't allocate memory", "not enough memory"})
+    if (what.find(oom) != std::string::npos) return kOutOfMemoryKind;
+  return to_string(ErrorKind::Generic);
 }
 
 int64_t now_ms() {

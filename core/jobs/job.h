@@ -50,6 +50,8 @@ struct JobRecord {
   double fraction = 0.0;
   std::string stage;
   std::string error;         // a sentence, for Failed
+  std::string error_kind;    // for Failed: s2v::to_string(ErrorKind) ("out of memory", ...), or
+                             // "crashed" when the process running it died (s2v worker, the GUI)
   std::string output;        // what the job produced (set when Done)
   int64_t created_ms = 0, updated_ms = 0;
   int attempts = 0;          // runs started (resumes count)
@@ -89,7 +91,8 @@ class JobContext {
   void check_cancelled() const { cancel_.throw_if_requested(); }
 
   // Reports progress; `done_units`/`total_units` drive the fraction and an ETA learned from the
-  // units done in this run (units finished before a resume are not counted as fast).
+  // units done in this run (units finished before a resume are not counted as fast). First checks
+  // for cancellation like check_cancelled(): report only where the job may stop.
   void report(Progress p, double done_units, double total_units);
 
   // Resume checkpoint: whatever the runner needs to continue (e.g. {"segments_done": 3}).
@@ -111,5 +114,11 @@ class JobContext {
 using JobRunner = std::function<std::string(JobContext&)>;
 
 int64_t now_ms();
+
+// The ErrorKind name of an exception a runner threw: an s2v::Error's kind, "out of memory" for
+// std::bad_alloc (and for LibTorch's allocator messages), else "error".
+std::string error_kind_of(const std::exception& e);
+inline constexpr const char* kOutOfMemoryKind = "out of memory";
+inline constexpr const char* kCrashedKind = "crashed";
 
 }  // namespace s2v::jobs

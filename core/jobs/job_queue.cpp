@@ -1,6 +1,7 @@
 #include "core/jobs/job_queue.h"
 
 #include <algorithm>
+#include <new>
 
 #include "models/base/error.h"
 
@@ -107,7 +108,11 @@ bool JobQueue::cancel(const std::string& id) {
   return true;
 }
 
-bool JobQueue::resume(const std::string& id) {
+bool JobQueue::resume(const std::string& id) { return enqueue_journalled(id, false); }
+
+bool JobQueue::run_journalled(const std::string& id) { return enqueue_journalled(id, true); }
+
+bool JobQueue::enqueue_journalled(const std::string& id, bool queued_too) {
   JobRecord snapshot;
   {
     std::lock_guard lock(mutex_);
@@ -120,13 +125,19 @@ bool JobQueue::resume(const std::string& id) {
       it = records_.end() - 1;
     }
     const JobState s = it->state;
-    if (s != JobState::Interrupted && s != JobState::Cancelled && s != JobState::Failed) return false;
+    const bool resumable = s == JobState::Interrupted || s == JobState::Cancelled || s == JobState::Failed;
+    const bool handed_over = queued_too && s == JobState::Queued &&
+                             std::find(pending_.begin(), pending_.end(), id) == pending_.end() && running_ != id;
+    if (!resumable && !handed_over) return false;
     if (!registry_.has(it->spec.kind)) return false;  // an unreadable record, or a kind this build lacks
     if (store_.is_locked(id)) return false;  // another process runs it
-    store_.clear_cancel(id);
+    // a job handed over queued keeps a cancel asked before its worker got here (the GUI clears
+    // the file itself when it queues a resume); a resumed one drops the cancel that stopped it
+    if (s != JobState::Queued) store_.clear_cancel(id);
     const JobRecord before = *it;
     it->state = JobState::Queued;
     it->error.clear();
+    it->error_kind.clear();
     try {
       store_.save(*it);
     } catch (...) {
@@ -223,7 +234,12 @@ void JobQueue::run_one(const std::string& id) {
 
   int64_t last_saved_ms = 0;
   Progress last;
-  JobContext ctx(start, store_.folder(id), cancel, [&](const Progress& p) {
+  // A resumed job keeps its finished part: the bar never moves back within a run (its first
+  // stages report 0 of their own work, not of the job's).
+  const double kept = start.fraction;
+  JobContext ctx(start, store_.folder(id), cancel, [&](const Progress& reported) {
+    Progress p = reported;
+    p.fraction = std::max(p.fraction, kept);
     last = p;
     const bool journal = now_ms() - last_saved_ms > 1000;
     if (journal) last_saved_ms = now_ms();
@@ -244,10 +260,16 @@ void JobQueue::run_one(const std::string& id) {
     update(id, [](JobRecord& r) { r.state = JobState::Cancelled; r.stage = "cancelled"; },
            JobEvent::Type::Changed, last);
   } catch (const std::exception& e) {
+    const std::string kind = error_kind_of(e);
+    // std::bad_alloc says only "std::bad_alloc": name what happened
+    const std::string what = dynamic_cast<const std::bad_alloc*>(&e)
+                                 ? std::string("out of memory: the host could not allocate (") + e.what() + ")"
+                                 : std::string(e.what());
     update(id, [&](JobRecord& r) {
       r.state = JobState::Failed;
       r.stage = "failed";
-      r.error = e.what();
+      r.error = what;
+      r.error_kind = kind;
     }, JobEvent::Type::Changed, last);
   }
 }

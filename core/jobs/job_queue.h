@@ -47,6 +47,10 @@ class JobQueue {
   // Interrupted, cancelled or failed jobs go back in the queue and continue from their last
   // checkpoint. Returns false when the job cannot be resumed.
   bool resume(const std::string& id);
+  // A job that another process journalled and hands over (the GUI creates the record, then starts
+  // `s2v worker ID`): queued, or anything resume() takes. Returns false when it is final, of a
+  // kind this build lacks, or locked by a process that runs it.
+  bool run_journalled(const std::string& id);
 
   std::vector<JobRecord> jobs() const;
   std::optional<JobRecord> job(const std::string& id) const;
@@ -55,6 +59,7 @@ class JobQueue {
   bool wait_until_idle(std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
 
  private:
+  bool enqueue_journalled(const std::string& id, bool queued_too);
   void worker_loop();
   void run_one(const std::string& id);
   void notify(const JobEvent& e);

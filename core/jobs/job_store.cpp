@@ -176,6 +176,18 @@ std::vector<JobRecord> JobStore::list() const {
   return out;
 }
 
+void JobStore::remove(const std::string& id) {
+  const auto dir = folder(id);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return;
+  // held while deleting, so that no process starts the job meanwhile
+  auto lock = try_lock(id);
+  if (!lock) throw Error("job '" + id + "' is running; cancel it before removing it", ErrorKind::InvalidArgument, id);
+  std::filesystem::remove_all(dir, ec);
+  if (ec)
+    throw Error("cannot remove the job folder '" + dir.string() + "': " + ec.message(), ErrorKind::Io, dir.string());
+}
+
 void JobStore::request_cancel(const std::string& id) const {
   std::ofstream(cancel_file(id)) << now_ms() << "\n";
 }

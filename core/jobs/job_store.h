@@ -40,6 +40,10 @@ class JobStore {
   // error says why (and which cannot be resumed: its kind is empty).
   std::vector<JobRecord> list() const;
 
+  // Deletes the job's folder (its record, checkpoint and working files; an output outside the
+  // folder stays). Throws s2v::Error while a process runs the job or when the folder cannot go.
+  void remove(const std::string& id);
+
   void request_cancel(const std::string& id) const;  // any process
   void clear_cancel(const std::string& id) const;
   std::filesystem::path cancel_file(const std::string& id) const { return folder(id) / "cancel"; }

@@ -8,9 +8,10 @@
 
 #include <torch/types.h>
 
+#include "models/wav2vec2/wav2vec2_config.h"
+
 namespace s2v::wav2vec2 {
 
-constexpr double kWav2Vec2Rate = 50.0;  // hidden-state frames per second at 16 kHz
 constexpr double kVideoRate = 30.0;     // AudioEncoder.video_rate
 
 // as linear_interpolation: features [layers, T, C] at input_fps -> [layers, T', C] with

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "models/base/units.h"
+
 namespace s2v::weights {
 
 // A readable summary of a checkpoint file (safetensors, *.index.json, .pth, GGUF) or of every
@@ -33,7 +35,6 @@ ConvertResult convert_to_safetensors(const std::filesystem::path& in, const std:
                                      const std::function<void(size_t, size_t)>& progress = {},
                                      const std::string& dtype = {});
 
-// "1.23 GB" (decimal units, as download sizes are quoted).
-std::string human_bytes(uint64_t bytes);
+using s2v::human_bytes;  // "1.23 GB" (models/base/units.h)
 
 }  // namespace s2v::weights

@@ -25,7 +25,7 @@
 #include "ui/main_window.h"
 #include "ui/settings/app_settings.h"
 #include "ui/settings/settings_dialog.h"
-#include "core/curate_job/model_loading.h"
+#include "core/curation/network_models.h"
 
 using namespace s2v::ui;
 

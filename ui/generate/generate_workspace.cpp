@@ -31,13 +31,11 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
-#include <mutex>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/curation/clip_frames.h"
-#include "core/curate_job/model_loading.h"
 #include "core/curation/portrait.h"
 #include "core/diagnostics/test_pattern.h"
 #include "core/generate/generate_job.h"
@@ -47,6 +45,7 @@
 #include "core/media/video_reader.h"
 #include "models/base/atomic_file.h"
 #include "ui/curate/clip_viewer.h"
+#include "ui/engine/engine_process.h"
 #include "ui/generate/async.h"
 #include "ui/generate/audio_recorder.h"
 #include "ui/generate/drop_area.h"
@@ -55,6 +54,7 @@
 #include "ui/generate/pose_panel.h"
 #include "ui/generate/preview_player.h"
 #include "ui/generate/waveform_view.h"
+#include "ui/jobs/job_list_model.h"
 #include "ui/jobs/job_queue_adapter.h"
 #include "ui/settings/app_settings.h"
 
@@ -287,6 +287,10 @@ GenerateWorkspace::GenerateWorkspace(JobQueueAdapter* jobs, QWidget* parent)
     emit inputsChanged();
   });
   connect(model_, &ModelPanel::inspected, this, &GenerateWorkspace::updateEstimate);
+  // the engine knows the GPU (the GUI links no CUDA): its first answer fills an unset field
+  connect(model_, &ModelPanel::gpuMemoryDetected, this, [this](double gb) {
+    if (vram_->value() <= 0) vram_->setValue(gb);
+  });
   connect(render_, &QPushButton::clicked, this, &GenerateWorkspace::render);
   connect(testPattern_, &QPushButton::clicked, this, &GenerateWorkspace::runTestPattern);
   connect(exportMp4_, &QPushButton::clicked, this, &GenerateWorkspace::exportVideo);
@@ -492,7 +496,7 @@ void GenerateWorkspace::setParams(const generate::GenerateParams& p) {
   dtype_->setCurrentText(QString::fromStdString(p.dtype));
   offloadModel_->setChecked(p.offload_model);
   offloadBlocks_->setChecked(p.offload_blocks);
-  vram_->setValue(p.vram_gb > 0 ? p.vram_gb : generate::detected_gpu_memory_gb());
+  vram_->setValue(p.vram_gb > 0 ? p.vram_gb : model_->gpuMemoryGb());
   initFirstFrame_->setChecked(p.init_first_frame);
   if (prompt_->toPlainText() != QString::fromStdString(p.prompt)) prompt_->setPlainText(QString::fromStdString(p.prompt));
   if (negative_->toPlainText() != QString::fromStdString(p.negative_prompt))
@@ -584,23 +588,6 @@ void GenerateWorkspace::apply(const ProbedInput& p) {
   emit inputsChanged();
 }
 
-namespace {
-
-// The ViTPose model of Settings → Curation networks, loaded once per weight file and shared by
-// the portrait checks; the lock also keeps two checks from running it at once. Throws s2v::Error
-// naming the file when it cannot be loaded.
-struct PortraitPose {
-  std::mutex mu;
-  std::string path;
-  std::shared_ptr<curation::PoseModel> model;
-};
-PortraitPose& portraitPose() {
-  static PortraitPose p;
-  return p;
-}
-
-}  // namespace
-
 void GenerateWorkspace::checkPortrait(const QString& path) {
   const quint64 request = ++portraitRequest_;
   portraitFindings_->setText(tr("Checking the portrait…"));
@@ -610,35 +597,49 @@ void GenerateWorkspace::checkPortrait(const QString& path) {
     QString error;
     QString poseError;  // the pose model could not be loaded: the check used the detectors
   };
-  const std::string poseWeights = AppSettings::load().curationWeights.value("pose_weights").toStdString();
+  const QString poseWeights = AppSettings::load().curationWeights.value("pose_weights");
+  auto show = [this, request](const Result& r) {
+    if (request != portraitRequest_) return;  // a newer portrait was dropped meanwhile
+    if (!r.error.isEmpty()) {
+      portraitCheck_->setOverlay(std::nullopt, std::nan(""), {});
+      portraitFindings_->setText(tr("The portrait could not be checked: %1").arg(r.error));
+      return;
+    }
+    const auto& c = r.check;
+    portraitCheck_->setFrame(r.image);
+    portraitCheck_->setOverlay(c.overlay, c.face_sharpness.value.value_or(std::nan("")),
+                               QSizeF(c.size.width, c.size.height));
+    QStringList facts;
+    const int faces = static_cast<int>(c.overlay.faces.size());
+    facts << (faces == 1 ? tr("1 face") : tr("%1 faces").arg(faces));
+    if (c.face_sharpness.available()) facts << tr("face sharpness %1").arg(*c.face_sharpness.value, 0, 'f', 0);
+    facts << tr("clarity %1").arg(*c.clarity.value, 0, 'f', 0);
+    QString html = "<b>" + facts.join(" · ") + "</b><br>";
+    if (c.warnings.empty()) {
+      html += tr("<span style='color:#2a8a2a'>Looks good for S2V.</span>") + "<br>";
+    } else {
+      for (const auto& w : c.warnings)
+        html += "<span style='color:#c06000'>⚠ " + QString::fromStdString(w).toHtmlEscaped() + "</span><br>";
+    }
+    html += tr("<small>Detector: %1</small>").arg(QString::fromStdString(c.method).toHtmlEscaped());
+    if (!r.poseError.isEmpty())
+      html += "<br><small>" +
+              tr("The pose model of Settings could not be loaded: %1").arg(r.poseError).toHtmlEscaped() +
+              "</small>";
+    portraitFindings_->setText(html);
+  };
+  // The detectors run here, off the GUI thread; the ViTPose network of Settings needs LibTorch, so
+  // with one the engine checks the portrait again (s2v portrait-check) and its answer replaces this.
   runOffGuiThread(
       this,
-      [path, poseWeights] {
+      [path] {
         Result r;
         try {
           const media::RgbFrame f = media::read_image(path.toStdString());  // what the pipeline reads
           cv::Mat rgb(f.height, f.width, CV_8UC3, const_cast<uint8_t*>(f.rgb.data()), f.stride());
           cv::Mat bgr;
           cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-          PortraitPose& pose = portraitPose();
-          std::lock_guard<std::mutex> lock(pose.mu);
-          curation::PortraitCheckOptions options;
-          if (!poseWeights.empty()) {
-            try {
-              if (pose.path != poseWeights) {
-                pose.model.reset();
-                pose.path.clear();
-                curation::CurateOptions loaded;
-                curation::load_curation_models({{"pose_weights", poseWeights}}, loaded);
-                pose.model = loaded.pose;
-                pose.path = poseWeights;
-              }
-              options.pose = pose.model.get();
-            } catch (const std::exception& e) {
-              r.poseError = QString::fromUtf8(e.what());
-            }
-          }
-          r.check = curation::check_portrait(bgr, options);
+          r.check = curation::check_portrait(bgr);
           cv::Mat shown = curation::resize_long_side(rgb);
           r.image = QImage(shown.data, shown.cols, shown.rows, static_cast<qsizetype>(shown.step),
                            QImage::Format_RGB888).copy();
@@ -647,35 +648,21 @@ void GenerateWorkspace::checkPortrait(const QString& path) {
         }
         return r;
       },
-      [this, request](const Result& r) {
-        if (request != portraitRequest_) return;  // a newer portrait was dropped meanwhile
-        if (!r.error.isEmpty()) {
-          portraitCheck_->setOverlay(std::nullopt, std::nan(""), {});
-          portraitFindings_->setText(tr("The portrait could not be checked: %1").arg(r.error));
-          return;
-        }
-        const auto& c = r.check;
-        portraitCheck_->setFrame(r.image);
-        portraitCheck_->setOverlay(c.overlay, c.face_sharpness.value.value_or(std::nan("")),
-                                   QSizeF(c.size.width, c.size.height));
-        QStringList facts;
-        const int faces = static_cast<int>(c.overlay.faces.size());
-        facts << (faces == 1 ? tr("1 face") : tr("%1 faces").arg(faces));
-        if (c.face_sharpness.available()) facts << tr("face sharpness %1").arg(*c.face_sharpness.value, 0, 'f', 0);
-        facts << tr("clarity %1").arg(*c.clarity.value, 0, 'f', 0);
-        QString html = "<b>" + facts.join(" · ") + "</b><br>";
-        if (c.warnings.empty()) {
-          html += tr("<span style='color:#2a8a2a'>Looks good for S2V.</span>") + "<br>";
-        } else {
-          for (const auto& w : c.warnings)
-            html += "<span style='color:#c06000'>⚠ " + QString::fromStdString(w).toHtmlEscaped() + "</span><br>";
-        }
-        html += tr("<small>Detector: %1</small>").arg(QString::fromStdString(c.method).toHtmlEscaped());
-        if (!r.poseError.isEmpty())
-          html += "<br><small>" +
-                  tr("The pose model of Settings could not be loaded: %1").arg(r.poseError).toHtmlEscaped() +
-                  "</small>";
-        portraitFindings_->setText(html);
+      [this, request, path, poseWeights, show](const Result& r) {
+        show(r);
+        if (poseWeights.isEmpty() || !r.error.isEmpty() || request != portraitRequest_) return;
+        runEngine(this, {"portrait-check", path, "--pose_weights", poseWeights, "--json"},
+                  [r, show](const EngineResult& e) {
+                    Result withPose = r;
+                    try {
+                      const nlohmann::json j = nlohmann::json::parse(e.out.toStdString());
+                      withPose.check = curation::portrait_check_from_json(j.at("check"));
+                      withPose.poseError = QString::fromStdString(j.value("pose_error", std::string()));
+                    } catch (const std::exception&) {
+                      withPose.poseError = e.failure();
+                    }
+                    show(withPose);
+                  });
       });
 }
 
@@ -860,6 +847,28 @@ void GenerateWorkspace::runTestPattern() {
     preview_->clear();
     showMessage(tr("Test pattern queued (diagnostic, not generation)."), false);
   }
+}
+
+void GenerateWorkspace::showJob(const QString& id) {
+  if (id.isEmpty() || id == renderJob_ || id == testPatternJob_) return;  // already followed
+  const std::optional<JobUpdate> u = jobs_->job(id);
+  if (!u) return;
+  const std::string& kind = u->record.spec.kind;
+  const bool pattern = kind == diagnostics::kTestPatternKind;
+  if (!pattern && kind != generate::kGenerateKind) return;  // a curation: the Curate workspace shows it
+  renderJob_ = pattern ? QString() : id;
+  testPatternJob_ = pattern ? id : QString();
+  preview_->clear();
+  for (const QString& clip : jobs_->previews(id)) preview_->addClip(clip);
+  const auto& r = u->record;
+  const bool done = r.state == jobs::JobState::Done && !r.output.empty();
+  lastOutput_ = done ? QString::fromStdString(r.output) : QString();
+  if (done && !pattern) preview_->setFinal(lastOutput_);
+  exportMp4_->setEnabled(done);
+  exportPng_->setEnabled(done);
+  progress_->setValue(int(std::lround(std::clamp(r.fraction, 0.0, 1.0) * 1000)));
+  if (r.state == jobs::JobState::Running) onJobProgress(*u);
+  else progressLabel_->setText(QString::fromStdString(r.spec.title) + " — " + describeJob(*u));
 }
 
 void GenerateWorkspace::onPreview(const QString& jobId, const QString& path) {

@@ -88,6 +88,9 @@ class GenerateWorkspace : public QWidget {
   void playTrimmedAudio();                  // Ctrl+Shift+A
   void saveSettings() const;                // also done at each render and on destruction
   void restoreSettings();
+  // Preview, progress and export follow this job (the job dock's selection): its finished clips,
+  // its output when done. Curations and unknown IDs are ignored.
+  void showJob(const QString& id);
 
  signals:
   void inputsChanged();

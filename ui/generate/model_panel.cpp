@@ -10,7 +10,9 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
-#include "ui/generate/async.h"
+#include <nlohmann/json.hpp>
+
+#include "ui/engine/engine_process.h"
 
 namespace s2v::ui {
 
@@ -189,27 +191,40 @@ void ModelPanel::inspect() {
   label_->setStyleSheet(QString());
   const quint64 request = ++request_;
   ++pending_;
+  // inspect_model_folder reads the checkpoints with LibTorch: the engine does it (s2v inspect-model)
+  QStringList args{"inspect-model", folder_, "--json"};
+  for (const auto& [flag, file] : {std::pair<const char*, const std::string*>{"--dit", &overrides_.dit},
+                                   {"--text_encoder", &overrides_.text_encoder},
+                                   {"--vae", &overrides_.vae},
+                                   {"--audio_encoder", &overrides_.audio_encoder},
+                                   {"--tokenizer", &overrides_.tokenizer}})
+    if (!file->empty()) args << flag << QString::fromStdString(*file);
   const std::filesystem::path root = folder_.toStdString();
-  const generate::ComponentOverrides overrides = overrides_;
-  runOffGuiThread(
-      this,
-      [root, overrides]() -> std::shared_ptr<const generate::ModelFolder> {
-        try {
-          return std::make_shared<generate::ModelFolder>(generate::inspect_model_folder(root, true, overrides));
-        } catch (const std::exception& e) {  // documented not to throw; be safe anyway
-          auto m = std::make_shared<generate::ModelFolder>();
-          m->root = root;
-          m->problems.push_back(e.what());
-          return m;
-        }
-      },
-      [this, request](std::shared_ptr<const generate::ModelFolder> m) {
-        --pending_;
-        if (request != request_) return;  // a newer choice was made meanwhile
-        model_ = m;
-        showInspection();
-        emit inspected();
-      });
+  runEngine(this, args, [this, request, root](const EngineResult& r) {
+    auto m = std::make_shared<generate::ModelFolder>();
+    m->root = root;
+    try {
+      if (!r.started) throw std::runtime_error(r.error.toStdString());
+      const nlohmann::json j = nlohmann::json::parse(r.out.toStdString());
+      *m = generate::model_folder_from_json(j);
+      const double gpu = j.value("gpu_memory_gb", 0.0);
+      if (gpu > 0 && gpuMemoryGb_ <= 0) {
+        gpuMemoryGb_ = gpu;
+        emit gpuMemoryDetected(gpu);
+      }
+    } catch (const std::exception& e) {
+      // no JSON: the engine is missing or died; its own words say why
+      m->problems.push_back(
+          tr("The model folder could not be inspected: %1")
+              .arg(r.started ? r.failure() : QString::fromUtf8(e.what()))
+              .toStdString());
+    }
+    --pending_;
+    if (request != request_) return;  // a newer choice was made meanwhile
+    model_ = m;
+    showInspection();
+    emit inspected();
+  });
 }
 
 void ModelPanel::showInspection() {

@@ -2,7 +2,7 @@
 // The model: a folder picker (the official folder, a ComfyUI models/ folder, or the bundled demo
 // model), the label, a table of its components (file, format, parameters, memory) where any one
 // component can be replaced by a file of its own, the notes and every problem inspect_model_folder
-// finds. Inspection runs on a worker.
+// finds. Inspection runs in the engine (`s2v inspect-model --json`), never on the GUI thread.
 
 #include <QWidget>
 #include <memory>
@@ -29,6 +29,8 @@ class ModelPanel : public QWidget {
   bool inspecting() const { return pending_ > 0; }
   QString labelText() const;     // what the label shows ("Demo model (random weights: ...)")
   QString problemsText() const;
+  // Memory of the engine's first CUDA device in GB (0: none, or not inspected yet).
+  double gpuMemoryGb() const { return gpuMemoryGb_; }
 
  public slots:
   void setFolder(const QString& folder);  // inspects it on a worker
@@ -42,6 +44,7 @@ class ModelPanel : public QWidget {
  signals:
   void folderChanged(const QString& folder);
   void inspected();                       // model() is up to date
+  void gpuMemoryDetected(double gb);      // the first inspection that found a CUDA device
 
  private:
   void inspect();
@@ -52,6 +55,7 @@ class ModelPanel : public QWidget {
   std::shared_ptr<const generate::ModelFolder> model_;
   int pending_ = 0;
   quint64 request_ = 0;
+  double gpuMemoryGb_ = 0;
   QLineEdit* path_;
   QPushButton* choose_;
   QPushButton* demo_;

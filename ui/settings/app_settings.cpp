@@ -3,7 +3,7 @@
 #include <QSettings>
 #include <QStandardPaths>
 
-#include "core/curate_job/model_loading.h"
+#include "core/curation/network_models.h"
 
 namespace s2v::ui {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Application settings kept with QSettings: model folder, device, dtype, output folder, and the
-// curation networks' weight files (keyed by their job param, core/curate_job/model_loading.h).
+// curation networks' weight files (keyed by their job param, core/curation/network_models.h).
 
 #include <QMap>
 #include <QString>

@@ -10,7 +10,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 
-#include "core/curate_job/model_loading.h"
+#include "core/curation/network_models.h"
 
 namespace s2v::ui {
 
