@@ -17,6 +17,23 @@ endfunction()
 # Every test is a Qt Test executable run by ctest from the build directory. Tests find
 # ../shared/testdata through S2V_SHARED_DIR (default: the folder beside the repository).
 set(S2V_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "The shared/ folder with testdata")
+# ctest labels: every suite is `fast` or `slow`; others say what a suite is: `parity` (checked
+# against the official code's vectors; `parity-variant` for the 1-thread/AVX2 re-runs), `gui`
+# (drives real widgets offscreen), `fuzz`, `packaging`. `gpu` is kept for suites that need CUDA:
+# none is in ctest yet (the GPU check is scripts/device-check.sh, run on a lent machine).
+# `./scripts/test.sh -L fast` is the edit-compile-test loop. A suite is slow when it took more than
+# 15 s in the clean-clone run of 2026-12-04 (README "Measured"); one that grows past that goes here.
+set(S2V_SLOW_TESTS engine_only_dry_run test_cli test_resume test_curation_metrics media_fuzz_smoke
+    test_model_loading test_media_video_reader test_light_asd test_pipeline_parity test_job_workers
+    test_job_dock test_generate_workspace test_package_deb)
+function(s2v_speed_label name out)
+  if(name IN_LIST S2V_SLOW_TESTS)
+    set(${out} slow PARENT_SCOPE)
+  else()
+    set(${out} fast PARENT_SCOPE)
+  endif()
+endfunction()
+
 function(s2v_add_test name)
   cmake_parse_arguments(A "TORCH" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${A_SOURCES})
@@ -33,9 +50,11 @@ function(s2v_add_test name)
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 600)
   endif()
+  s2v_speed_label(${name} speed)
+  list(REMOVE_ITEM A_LABELS fast slow)
   set_tests_properties(${name} PROPERTIES TIMEOUT ${A_TIMEOUT}
     ENVIRONMENT "QT_QPA_PLATFORM=offscreen;S2V_BINARY_DIR=${PROJECT_BINARY_DIR}"
-    LABELS "${A_LABELS}")
+    LABELS "${A_LABELS};${speed}")
 endfunction()
 
 # s2v_add_subdirectories(): add every direct sub-folder that has a CMakeLists.txt, in name order.
