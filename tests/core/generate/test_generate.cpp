@@ -30,37 +30,6 @@ using namespace s2v;
 
 namespace {
 
-// A 96x96 picture with a face-like pattern (skin disc, eyes, mouth) on a gradient.
-void write_portrait(const fs::path& path, int w = 96, int h = 96) {
-  std::vector<uint8_t> rgb(static_cast<size_t>(w * h * 3));
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      uint8_t* p = &rgb[static_cast<size_t>((y * w + x) * 3)];
-      const double dx = x - w / 2.0, dy = y - h / 2.0;
-      const bool face = dx * dx + dy * dy < (w / 3.0) * (w / 3.0);
-      p[0] = face ? 225 : static_cast<uint8_t>(40 + y);
-      p[1] = face ? 180 : static_cast<uint8_t>(60 + x);
-      p[2] = face ? 150 : 120;
-      const bool eye = (std::abs(dy + h / 10.0) < 3) && (std::abs(std::abs(dx) - w / 8.0) < 3);
-      const bool mouth = std::abs(dy - h / 7.0) < 2 && std::abs(dx) < w / 8.0;
-      if (eye || mouth) p[0] = p[1] = p[2] = 20;
-    }
-  media::write_png(path, rgb.data(), w, h, w * 3);
-}
-
-// seconds of a syllable-like tone (amplitude-modulated 220 Hz) at 16 kHz
-void write_speech_like(const fs::path& path, double seconds, double amplitude = 0.5) {
-  media::AudioBuffer a;
-  a.sample_rate = 16000;
-  const auto n = static_cast<size_t>(seconds * a.sample_rate);
-  a.samples.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double t = static_cast<double>(i) / a.sample_rate;
-    a.samples[i] = static_cast<float>(amplitude * std::sin(2 * M_PI * 220 * t) * (0.5 + 0.5 * std::sin(2 * M_PI * 4 * t)));
-  }
-  media::write_wav(path, a);
-}
-
 }  // namespace
 
 class TestGenerate : public QObject {
@@ -151,9 +120,9 @@ class TestGenerate : public QObject {
     model_ = dir() / "demo-model";
     generate::make_demo_model(model_);
     portrait_ = dir() / "portrait.png";
-    write_portrait(portrait_);
+    test::write_portrait(portrait_);
     audio_ = dir() / "speech.wav";
-    write_speech_like(audio_, 1.5);  // 1.5 s at 16 frames per clip -> 2 clips
+    test::write_speech_like(audio_, 1.5);  // 1.5 s at 16 frames per clip -> 2 clips
   }
 
   void sizeFollowsTheOfficialRule() {
@@ -281,7 +250,7 @@ class TestGenerate : public QObject {
     {
       auto p = small_params();
       const fs::path silent = dir() / "silent.wav";
-      write_speech_like(silent, 1.0, 0.0);
+      test::write_speech_like(silent, 1.0, 0.0);
       p.audio = silent.string();
       expect(p, "silent");
     }
@@ -399,7 +368,7 @@ class TestGenerate : public QObject {
   // estimate counts wav2vec2's activations over it.
   void longAudioIsEncodedOnlyAsFarAsTheClipsNeed() {
     const fs::path long_audio = dir() / "long.wav";
-    write_speech_like(long_audio, 150.0);
+    test::write_speech_like(long_audio, 150.0);
     auto p = small_params();
     p.audio = long_audio.string();
     const auto all = generate::preflight(p);

@@ -28,30 +28,6 @@ using namespace s2v;
 
 namespace {
 
-// A face-like 96x96 picture and an amplitude-modulated tone (speech-like energy) of `seconds`.
-void write_inputs(const fs::path& image, const fs::path& audio, double seconds) {
-  const int w = 96, h = 96;
-  std::vector<uint8_t> rgb(static_cast<size_t>(w * h * 3));
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      uint8_t* p = &rgb[static_cast<size_t>((y * w + x) * 3)];
-      const double dx = x - w / 2.0, dy = y - h / 2.0;
-      const bool face = dx * dx + dy * dy < (w / 3.0) * (w / 3.0);
-      p[0] = face ? 225 : static_cast<uint8_t>(40 + y);
-      p[1] = face ? 180 : static_cast<uint8_t>(60 + x);
-      p[2] = face ? 150 : 120;
-    }
-  media::write_png(image, rgb.data(), w, h, w * 3);
-  media::AudioBuffer a;
-  a.sample_rate = 16000;
-  a.samples.resize(static_cast<size_t>(seconds * a.sample_rate));
-  for (size_t i = 0; i < a.samples.size(); ++i) {
-    const double t = static_cast<double>(i) / a.sample_rate;
-    a.samples[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * 220 * t) * (0.5 + 0.5 * std::sin(2 * M_PI * 4 * t)));
-  }
-  media::write_wav(audio, a);
-}
-
 // Busy threads that keep every core loaded while they live.
 class CpuLoad {
  public:
@@ -178,7 +154,8 @@ class TestResume : public QObject {
     QVERIFY(tmp_.isValid());
     image_ = dir() / "portrait.png";
     audio_ = dir() / "speech.wav";
-    write_inputs(image_, audio_, 2.6);
+    test::write_portrait(image_);
+    test::write_speech_like(audio_, 2.6);
     QVERIFY(generate::clips_for_audio_seconds(2.6, 16) >= 3);
     // the uninterrupted reference
     const fs::path data = dir() / "reference", out = dir() / "reference.mp4";
