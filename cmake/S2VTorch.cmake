@@ -4,6 +4,13 @@
 find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION} (${TORCH_LIBRARIES})")
 
+# A PyTorch wheel's torch_cpu lists protobuf::libprotobuf in its link interface although
+# libtorch_cpu.so carries protobuf inside it; where TorchConfig left that target undefined, an empty
+# stand-in keeps CMake's generate step from failing (we use no protobuf ourselves).
+if(NOT TARGET protobuf::libprotobuf)
+  add_library(protobuf::libprotobuf INTERFACE IMPORTED)
+endif()
+
 # TorchConfig puts its flags in TORCH_CXX_FLAGS; keep them on our targets only.
 separate_arguments(S2V_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 

@@ -13,10 +13,16 @@ function(s2v_torch_check var snippet)
   set(src ${CMAKE_BINARY_DIR}/torch_checks/${var}.cpp)
   file(WRITE ${src} "${snippet}\n")
   set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)  # compile only: no GPU driver needed to link
+  # Include directories, not LINK_LIBRARIES: try_compile re-exports linked imported targets into its
+  # own project, and PyTorch 2.11's torch_cpu names protobuf::libprotobuf in its link interface, a
+  # target defined only in the scope of find_package(Torch) (the configure failed on the H200 so).
+  set(includes "")
+  foreach(dir IN LISTS TORCH_INCLUDE_DIRS CUDAToolkit_INCLUDE_DIRS)
+    list(APPEND includes "-I${dir}")
+  endforeach()
   try_compile(ok ${CMAKE_BINARY_DIR}/torch_checks/${var}
     SOURCES ${src}
-    LINK_LIBRARIES ${TORCH_LIBRARIES}
-    COMPILE_DEFINITIONS ${S2V_TORCH_CXX_FLAGS}
+    COMPILE_DEFINITIONS ${S2V_TORCH_CXX_FLAGS} ${includes}
     CXX_STANDARD 20
     OUTPUT_VARIABLE log)
   if(ok)
