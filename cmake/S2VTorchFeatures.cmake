@@ -6,6 +6,8 @@
 #   S2V_TORCH_SDP_CUDNN     at::globalContext().setSDPUseCuDNN (2.4+)
 #   S2V_TORCH_CUDA_MEMSTATS c10::cuda::CUDACachingAllocator::getDeviceStats / resetPeakStats
 #                           (a CUDA LibTorch with the CUDA toolkit headers)
+#   S2V_TORCH_ALLOCATOR_MUTABLE c10::Allocator with a non-const allocate() and a pure copy_data()
+#                           (2.3+; 1.13 has allocate() const and no copy_data)
 function(s2v_torch_check var snippet)
   if(DEFINED CACHE{${var}})
     return()
@@ -52,6 +54,15 @@ long long f() {
   const auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
   return static_cast<long long>(s.allocated_bytes[0].peak + s.reserved_bytes[0].peak);
 }]=])
+
+s2v_torch_check(S2V_TORCH_ALLOCATOR_MUTABLE [=[
+#include <cstring>
+#include <c10/core/Allocator.h>
+struct A final : c10::Allocator {
+  c10::DataPtr allocate(size_t) override { return {}; }
+  void copy_data(void* d, const void* s, std::size_t n) const override { std::memcpy(d, s, n); }
+};
+void f() { A a; (void)a.allocate(1); }]=])
 
 configure_file(${CMAKE_CURRENT_LIST_DIR}/torch_features.h.in
                ${PROJECT_BINARY_DIR}/generated/s2v_torch_features.h)

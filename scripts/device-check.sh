@@ -166,7 +166,7 @@ if [ "$dry" = 0 ]; then
 fi
 built=0
 if run_step "configure (engine only)" 150 cmake "${cmake_args[@]}" &&
-   run_step "build ($jobs jobs)" 330 nice cmake --build "$build" -j "$jobs" --target parity_check bench_dit bench_vae; then
+   run_step "build ($jobs jobs)" 330 nice cmake --build "$build" -j "$jobs" --target parity_check bench_dit bench_vae -- -k 0; then
   built=1
 fi
 pc="$build/tools/parity_check"

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -9,6 +10,8 @@
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+
+#include "s2v_torch_features.h"
 
 namespace s2v::wan::vae {
 
@@ -25,11 +28,20 @@ constexpr size_t kMaxCached = size_t(2) << 30;  // bounds the memory held beyond
 // that was installed before this one) is freed with c10::free_cpu.
 class ReusingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t n) const override {
+#if S2V_TORCH_ALLOCATOR_MUTABLE
+  c10::DataPtr allocate(size_t n) override { return make(n); }
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    std::memcpy(dest, src, count);
+  }
+#else
+  c10::DataPtr allocate(size_t n) const override { return make(n); }
+#endif
+  c10::DeleterFnPtr raw_deleter() const override { return &ReusingCpuAllocator::release; }
+
+  static c10::DataPtr make(size_t n) {
     void* p = instance().take(n);
     return {p, p, &ReusingCpuAllocator::release, c10::Device(c10::DeviceType::CPU)};
   }
-  c10::DeleterFnPtr raw_deleter() const override { return &ReusingCpuAllocator::release; }
 
   static ReusingCpuAllocator& instance() {
     static ReusingCpuAllocator a;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <variant>
 
 #include <ATen/Parallel.h>
 
@@ -68,7 +69,10 @@ torch::Tensor conv3d_forward(const torch::Tensor& x, const torch::Tensor& weight
 torch::Tensor conv2d_forward(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
   const auto& o = conv.options;
   const std::array<int64_t, 2> stride = {(*o.stride())[0], (*o.stride())[1]};
-  const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  // padding_t is c10::variant up to LibTorch 2.0 and std::variant after: unqualified get_if finds
+  // the right one by argument-dependent lookup (C++20 allows it with explicit template arguments).
+  using std::get_if;
+  const auto* pad = get_if<torch::ExpandingArray<2>>(&o.padding());
   if (pad == nullptr || o.groups() != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1)
     return conv.forward(x);
   const std::array<int64_t, 2> padding = {(**pad)[0], (**pad)[1]};
