@@ -68,7 +68,8 @@ if [ "$dry" = 1 ]; then
 else
   [ -n "$build" ] || build="$root/build-device"
   [ -n "$jobs" ] || jobs=$(nproc)
-  deadline=570
+  # S2V_DEVICE_DEADLINE: a shorter deadline when less device time is left than a full call
+  deadline=${S2V_DEVICE_DEADLINE:-570}
 fi
 mkdir -p "$out" "$build"
 out=$(cd "$out" && pwd)
