@@ -8,7 +8,8 @@
 // each format on 16 / 24 / 48 / 80 GB cards: whether it fits, with which settings, and the cost
 // class of those settings.
 //
-// Usage: bench_formats [--demo DIR] [--steps N] [--size W*H]
+// Usage: bench_formats [--demo DIR] [--steps N] [--size W*H] [--plan-only]
+//   --plan-only  part 2 alone (the formula; no demo model, seconds)
 #include <chrono>
 #include <cstdio>
 #include <cmath>
@@ -79,20 +80,23 @@ int main(int argc, char** argv) {
   fs::path demo;
   int steps = 2;
   std::string size = "256*256";
+  bool plan_only = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--demo") && i + 1 < argc) demo = argv[++i];
+    if (!std::strcmp(argv[i], "--plan-only")) plan_only = true;
+    else if (!std::strcmp(argv[i], "--demo") && i + 1 < argc) demo = argv[++i];
     else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) size = argv[++i];
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   torch::NoGradGuard no_grad;
-  if (demo.empty()) demo = generate::find_demo_model();
-  if (demo.empty() || !fs::exists(demo / "variants")) {
+  if (demo.empty() && !plan_only) demo = generate::find_demo_model();
+  if (!plan_only && (demo.empty() || !fs::exists(demo / "variants"))) {
     demo = fs::temp_directory_path() / "s2v-bench-demo";
     generate::make_demo_model(demo);
   }
 
   // ---- part 1: the demo DiT in each format ----
+  if (!plan_only) {
   generate::GenerateParams gp;
   gp.size = size;
   const int64_t area = gp.max_area();
@@ -127,6 +131,8 @@ int main(int argc, char** argv) {
     for (const auto& [d, n] : mix) format += (format.empty() ? "" : "+") + d;
     std::printf("%-28s %-22s %14.2f %14.2f %12.3f\n", f.filename().string().c_str(), format.c_str(),
                 weight_bytes(*model) / 1e6, model->packed ? model->packed->packed_bytes() / 1e6 : 0.0, sec);
+  }
+
   }
 
   // ---- part 2: the 14B model per format and card ----

@@ -27,6 +27,14 @@ struct DiTCost {
   double activation_bytes = 0;      // live tensors of one block at its peak
 };
 
+// Parameters of one WanAttentionBlock (dim C, FFN width F): self- and cross-attention q, k, v, o
+// with biases (8 C^2 + 8 C), their q/k RMSNorms (4 C), norm3 (2 C), the FFN (2 C F + F + C) and
+// the modulation (6 C). What --offload_blocks streams; everything else stays on the GPU.
+inline double block_parameters(int64_t dim, int64_t ffn_dim) {
+  const double C = static_cast<double>(dim), F = static_cast<double>(ffn_dim);
+  return 8.0 * C * C + 2.0 * C * F + F + 21.0 * C;
+}
+
 inline DiTCost dit_cost(const DiTCostInputs& in) {
   DiTCost c;
   // tokens: noisy frames + reference + FramePack motion (1 full-res frame, 1 at 1/4, 4 at 1/16)
@@ -39,9 +47,19 @@ inline DiTCost dit_cost(const DiTCostInputs& in) {
   // 2 FLOPs per weight per token (linear layers) + attention (QK^T and PV: 4 L^2 C per layer)
   c.flop_per_forward = 2.0 * static_cast<double>(in.parameters) * L + 4.0 * L * L * C * static_cast<double>(in.num_layers);
   c.flop_per_step = (in.cfg ? 2.0 : 1.0) * c.flop_per_forward;
-  // one block's live tensors: x, q, k, v, attention out, the FFN hidden (ffn_dim), float32 residual;
-  // the plain attention materialises [heads, L, L] float32 scores, SDPA does not
-  const double act = L * (6.0 * C * b + static_cast<double>(in.ffn_dim) * b + 2.0 * C * 4.0);
+  // one block's live tensors at its peak, per token (b: compute dtype size):
+  //   x, q, k, v, attention out, one more of width C      6 C b
+  //   the FFN hidden before and after GELU                2 ffn_dim b
+  //   the float32 residual stream and the normed input    2 C 4
+  //   RoPE, in float64 as the reference: q or k as complex128 and its rotated copy (one of the
+  //   two at a time)                                       2 C 8
+  //   the rotated q and k, back in float32                 2 C 4
+  // The last three rows were missing until the H200 run of 2026-12-04 measured 40.31 GiB peak
+  // allocated at 14B/480p/80 frames against 34.6 estimated; with them the estimate is 39.5 GiB
+  // (docs/performance.md "GPU"). The plain attention materialises [heads, L, L] float32 scores,
+  // SDPA does not.
+  const double act = L * (6.0 * C * b + 2.0 * static_cast<double>(in.ffn_dim) * b + 2.0 * C * 4.0 +
+                          2.0 * C * 8.0 + 2.0 * C * 4.0);
   const double scores = in.fused_attention ? 0.0 : static_cast<double>(in.num_heads) * L * L * 4.0;
   c.activation_bytes = act + scores;
   return c;

@@ -11,6 +11,40 @@ namespace s2v::wan {
 
 namespace {
 
+// --offload_blocks: a block's parameters live in pinned host memory (pinned once, at the first
+// streamed call) and are uploaded for one call only; afterwards each parameter points at its host
+// copy again and the device copy goes back to the caching allocator. Nothing is copied back: the
+// weights do not change. (The first version moved the whole block with Module::to both ways, from
+// pageable memory: on the H200 a 14B CFG step took 47.3 s streamed against 8.4 s resident.)
+class StreamedBlock {
+ public:
+  StreamedBlock(torch::nn::Module& block, torch::Device dev) {
+    if (dev.is_cpu()) return;
+    for (auto& p : block.parameters()) swap(p, dev);
+    for (auto& b : block.buffers()) swap(b, dev);
+  }
+  ~StreamedBlock() {
+    for (auto& [t, host] : swapped_) t.set_data(host);
+  }
+  StreamedBlock(const StreamedBlock&) = delete;
+  StreamedBlock& operator=(const StreamedBlock&) = delete;
+
+ private:
+  void swap(torch::Tensor& t, torch::Device dev) {
+    torch::Tensor host = t.data();
+    if (!host.is_cpu()) return;  // already resident (not a streamed tensor)
+    if (!host.is_pinned()) {
+      host = host.pin_memory();
+      t.set_data(host);
+    }
+    t.set_data(host.to(dev, /*non_blocking=*/true));
+    swapped_.emplace_back(t, host);
+  }
+
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> swapped_;  // (parameter, its host data)
+};
+
+
 [[noreturn]] void bad_input(const std::string& what) {
   throw Error("WanModel_S2V forward: " + what, ErrorKind::InvalidArgument);
 }
@@ -316,9 +350,8 @@ torch::Tensor WanModelS2VImpl::forward(const DiTInputs& in, DiTTrace* trace) {
     {
       PackedWeights::Scope weights;  // a packed block's weights, dequantised for this call only
       if (packed) weights = packed->materialize("blocks." + std::to_string(i) + ".");
-      if (options.stream_blocks) block->to(dev, /*non_blocking=*/true);
+      StreamedBlock streamed(*block, options.stream_blocks ? dev : torch::Device(torch::kCPU));
       x = block->forward(x, e0, seg, rope, context, options);
-      if (options.stream_blocks && dev != torch::kCPU) block->to(torch::kCPU);
     }
     const int64_t id = audio_injector->injector_after(i);
     if (id >= 0) {
