@@ -13,7 +13,8 @@ namespace s2v::curation {
 struct PeopleFaceDetector::Impl {
   cv::CascadeClassifier frontal;
   cv::CascadeClassifier profile;
-  cv::HOGDescriptor hog;
+  cv::HOGDescriptor hog;        // people of at least a window's height (about 96 px)
+  cv::HOGDescriptor hog_small;  // the same detector on the frame upsampled: smaller people
   std::string frontal_name;
   std::string profile_name;
 };
@@ -49,12 +50,17 @@ PeopleFaceDetector::PeopleFaceDetector(const DetectorPaths& paths) : impl_(std::
   impl_->frontal_name = file_stem(paths.frontal);
   impl_->profile_name = file_stem(paths.profile);
   impl_->hog.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
+  impl_->hog_small.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
+  // Only the pyramid levels the plain pass cannot reach: at 2x upsampling, 8 levels of 1.1 span
+  // scales 2.0 .. 1.05, people of about 48 .. 92 px in the working frame.
+  impl_->hog_small.nlevels = kSmallPeopleLevels;
 }
 
 PeopleFaceDetector::~PeopleFaceDetector() = default;
 
 std::string PeopleFaceDetector::method() const {
-  return "OpenCV HOG people detector + " + impl_->frontal_name + " / " + impl_->profile_name +
+  return "OpenCV HOG people detector (also on the frame upsampled 2x, for small people) + " +
+         impl_->frontal_name + " / " + impl_->profile_name +
          " cascades (fallback for ViTPose whole-body; close-up frames count faces)";
 }
 
@@ -104,21 +110,41 @@ std::vector<cv::Rect> PeopleFaceDetector::detect_faces(const cv::Mat& grey) {
   return merge_boxes(std::move(faces), 0.5);
 }
 
-// bgr: [H, W, 3]. Boxes shrunk to the person inside the HOG window (the window has margins).
-std::vector<cv::Rect> PeopleFaceDetector::detect_bodies(const cv::Mat& bgr) {
+namespace {
+
+// HOG windows of one pass (scale step 1.1: half the pyramid levels of OpenCV's sample's 1.05,
+// people still found), mapped back by 1/upsample and shrunk to the person inside the window (the
+// 64x128 window has margins).
+std::vector<cv::Rect> hog_pass(cv::HOGDescriptor& hog, const cv::Mat& bgr, double upsample) {
   std::vector<cv::Rect> found;
   std::vector<double> weights;
-  if (bgr.cols < 64 || bgr.rows < 128) return found;
-  // Scale step 1.1 (OpenCV's sample uses 1.05): half the pyramid levels, people still found.
-  impl_->hog.detectMultiScale(bgr, found, weights, 0.0, cv::Size(8, 8), cv::Size(0, 0), 1.1, 2.0);
+  cv::Mat img = bgr;
+  if (upsample != 1.0) cv::resize(bgr, img, cv::Size(), upsample, upsample, cv::INTER_LINEAR);
+  if (img.cols < 64 || img.rows < 128) return found;
+  hog.detectMultiScale(img, found, weights, 0.0, cv::Size(8, 8), cv::Size(0, 0), 1.1, 2.0);
   const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
   for (auto& r : found) {
-    r.x += cvRound(r.width * 0.1);
-    r.width = cvRound(r.width * 0.8);
-    r.y += cvRound(r.height * 0.07);
-    r.height = cvRound(r.height * 0.8);
-    r &= frame;
+    cv::Rect b(cvRound(r.x / upsample), cvRound(r.y / upsample), cvRound(r.width / upsample),
+               cvRound(r.height / upsample));
+    b.x += cvRound(b.width * 0.1);
+    b.width = cvRound(b.width * 0.8);
+    b.y += cvRound(b.height * 0.07);
+    b.height = cvRound(b.height * 0.8);
+    r = b & frame;
   }
+  return found;
+}
+
+}  // namespace
+
+// bgr: [H, W, 3]. Two passes: the frame as it is finds people of at least the window's height
+// (about 96 px at the working resolution); the frame upsampled 2x, over the levels below that,
+// finds the small, distant people of a crowd or a wide shot (a street crowd at 480 px wide has
+// people of 50-80 px, which the first pass misses entirely).
+std::vector<cv::Rect> PeopleFaceDetector::detect_bodies(const cv::Mat& bgr) {
+  std::vector<cv::Rect> found = hog_pass(impl_->hog, bgr, 1.0);
+  const std::vector<cv::Rect> small = hog_pass(impl_->hog_small, bgr, kSmallPeopleUpsample);
+  found.insert(found.end(), small.begin(), small.end());
   return merge_boxes(std::move(found), 0.6);
 }
 
@@ -131,7 +157,13 @@ FrameDetections PeopleFaceDetector::detect(const cv::Mat& bgr) {
 FrameDetections PeopleFaceDetector::detect(const cv::Mat& bgr, const cv::Mat& grey) {
   FrameDetections d;
   d.faces = detect_faces(grey);
-  d.bodies = detect_bodies(bgr);
+  // A frame with a large face is a close-up, whose HOG bodies resolve_persons drops (the window
+  // cannot hold that body): not searching for them changes no count and saves the HOG passes,
+  // the costliest part of scoring a talking head.
+  const bool large_face = std::any_of(d.faces.begin(), d.faces.end(), [&](const cv::Rect& f) {
+    return f.height >= kCloseUpFaceShare * grey.rows;
+  });
+  if (!large_face) d.bodies = detect_bodies(bgr);
   return d;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // People and face detection, the fallback for ViTPose whole-body when no pose weights are loaded:
-// OpenCV's HOG people detector for bodies and LBP/Haar cascades (opencv-data) for frontal and
-// profile faces. No hands: hand boxes need hand keypoints.
+// OpenCV's HOG people detector for bodies (on the frame and on the frame upsampled 2x, so that
+// the small people of a crowd or a wide shot count) and LBP/Haar cascades (opencv-data) for
+// frontal and profile faces. No hands: hand boxes need hand keypoints.
 
 #include <memory>
 #include <string>
@@ -34,11 +35,14 @@ class PeopleFaceDetector {
   PeopleFaceDetector& operator=(const PeopleFaceDetector&) = delete;
 
   // bgr: [H, W, 3] at the working resolution. Faces and bodies only; persons are resolved over
-  // the clip by resolve_persons() (the close-up rule looks at neighbouring frames).
+  // the clip by resolve_persons() (the close-up rule looks at neighbouring frames). A frame with
+  // a large face (a close-up) gets no bodies: resolve_persons would drop them.
   FrameDetections detect(const cv::Mat& bgr);
   // Same, with the grey frame already at hand (grey: [H, W] CV_8U of bgr).
   FrameDetections detect(const cv::Mat& bgr, const cv::Mat& grey);
   std::vector<cv::Rect> detect_faces(const cv::Mat& grey);
+  // Both HOG passes (the frame, and the frame upsampled kSmallPeopleUpsample times over
+  // kSmallPeopleLevels pyramid levels), boxes merged.
   std::vector<cv::Rect> detect_bodies(const cv::Mat& bgr);
 
   std::string method() const;
@@ -47,6 +51,13 @@ class PeopleFaceDetector {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The small-people pass: 2x upsampling, 8 levels of the 1.1 pyramid (scales 2.0 .. 1.05), i.e.
+// people of about 48 .. 92 px at the working resolution, below what the plain pass finds. About
+// 4x the plain pass's CPU time per frame (docs/performance.md), spent only on frames that are
+// not close-ups.
+inline constexpr double kSmallPeopleUpsample = 2.0;
+inline constexpr int kSmallPeopleLevels = 8;
 
 // A face is "large" (a close-up) when its height is at least this share of the frame height:
 // the HOG pedestrian window (64×128) then cannot hold the body, and its hits are not people.

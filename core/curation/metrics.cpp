@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <optional>
 
@@ -324,7 +325,7 @@ std::string sync_not_applicable(const ClipFrames& clip, const std::vector<FrameD
 
 SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& dets) {
   const std::string method =
-      "mouth-region motion energy vs audio RMS envelope, NCC over +-1 s (fallback for Light-ASD)";
+      "mouth-region motion energy vs audio RMS envelope, NCC over +-2 s (fallback for Light-ASD)";
   SyncMetrics out;
   auto na = [&](const std::string& why) {
     out.av_sync_confidence = Metric::na(method, why);
@@ -402,13 +403,24 @@ SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& 
   const int half = std::max(1, int(std::lround(vfps / 2)));
   energy = high_pass(energy, half);
   env = high_pass(env, half);
-  const int max_lag = int(std::lround(vfps));
+  // Lags of +-2 s: a search of +-1 s could not see a 1.5 s shift and scored such a copy higher than
+  // the original (its best in-range lag was a side lobe). A peak on the edge of the range may be the
+  // slope of one beyond it: then no offset is claimed and the confidence is 0, so a preset that
+  // asks for sync fails the clip instead of passing a side lobe.
+  const int max_lag = int(std::lround(kSyncSearchS * vfps));
   out.ncc = ncc_lags(energy, env, max_lag);
   out.lag_step_s = 1.0 / vfps;
   int best = -1;
   for (int i = 0; i < int(out.ncc.size()); ++i)
     if (std::isfinite(out.ncc[i]) && (best < 0 || out.ncc[i] > out.ncc[best])) best = i;
   if (best < 0) return na("mouth motion or audio envelope is constant");
+  if (best == 0 || best == int(out.ncc.size()) - 1) {
+    char why[96];
+    std::snprintf(why, sizeof why, "offset beyond the search range (+-%.0f s)", kSyncSearchS);
+    out.av_offset_s = Metric::na(method, why);
+    out.av_sync_confidence = Metric::of(0.0, method);
+    return out;
+  }
   const double med = median_finite(out.ncc);
   out.av_offset_s = Metric::of((best - max_lag) / vfps, method);
   out.av_sync_confidence = Metric::of(out.ncc[best] - med, method);

@@ -103,6 +103,9 @@ TextMetrics text_metrics(std::vector<std::vector<cv::Rect>> boxes, const std::ve
                          const std::string& method, bool hands_known);
 
 // ---- Audio-visual sync ----------------------------------------------------------------------
+// The lag search of the mouth-motion sync fallback covers +-kSyncSearchS seconds.
+inline constexpr double kSyncSearchS = 2.0;
+
 struct SyncMetrics {
   Metric av_sync_confidence;  // peak − median of the NCC over lags
   Metric av_offset_s;         // lag of the peak, positive when audio lags video

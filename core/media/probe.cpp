@@ -1,6 +1,7 @@
 #include "core/media/probe.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <utility>
@@ -45,6 +46,20 @@ double to_seconds(int64_t ts, AVRational tb) {
   return ts == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(ts) * av_q2d(tb);
 }
 
+// A stream's own length: its duration field, else the DURATION tag Matroska keeps per track
+// ("HH:MM:SS.nnnnnnnnn"). Without it an MKV's video took the container's length, which is the
+// longest stream's: a clip whose audio runs 1.5 s past its picture was called truncated.
+double stream_seconds(const AVStream* st) {
+  const double d = to_seconds(st->duration, st->time_base);
+  if (d > 0) return d;
+  const AVDictionaryEntry* tag = av_dict_get(st->metadata, "DURATION", nullptr, 0);
+  int h = 0, m = 0;
+  double sec = 0;
+  if (tag && std::sscanf(tag->value, "%d:%d:%lf", &h, &m, &sec) == 3 && h >= 0 && m >= 0 && sec >= 0)
+    return h * 3600.0 + m * 60.0 + sec;
+  return 0.0;
+}
+
 }  // namespace
 
 MediaInfo probe(const fs::path& path) {
@@ -70,7 +85,7 @@ MediaInfo probe(const fs::path& path) {
     info.audio_codec = avcodec_get_name(as->codecpar->codec_id);
     info.sample_rate = as->codecpar->sample_rate;
     info.channels = as->codecpar->ch_layout.nb_channels;
-    info.audio_duration_s = to_seconds(as->duration, as->time_base);
+    info.audio_duration_s = stream_seconds(as);
     if (info.audio_duration_s <= 0) info.audio_duration_s = info.duration_s;
     if (!avcodec_find_decoder(as->codecpar->codec_id) && !vs)
       throw Error("cannot read " + name + ": no decoder is available for its audio codec '" +
@@ -128,7 +143,7 @@ MediaInfo probe(const fs::path& path) {
     } else {
       info.kind = MediaKind::Video;
       info.rotation = stream_rotation(vs);
-      const double vdur = to_seconds(vs->duration, vs->time_base);
+      const double vdur = stream_seconds(vs);
       if (vdur > 0) info.duration_s = vdur;  // the stream's time base is finer than the file's
       if (vs->nb_frames > 0) {
         info.frame_count = vs->nb_frames;

@@ -43,6 +43,61 @@ void burn_text(cv::Mat& img, const std::string& text, cv::Point centre, double s
               cv::LINE_AA);
 }
 
+// A talking face with a clear signal: 12 s at 25 fps, one face box; its mouth (the lower third
+// of the box) opens with a syllable envelope of irregular onsets and lengths (a fixed LCG, so no
+// period the correlation could lock onto), and the audio, a 180 Hz tone under that envelope,
+// follows `delay` seconds later (positive: audio lags video).
+ClipFrames synthetic_speaker(double delay, std::vector<FrameDetections>& dets) {
+  constexpr double kFps = 25.0, kSeconds = 12.0;
+  std::vector<std::pair<double, double>> syllables;  // (onset, length) in seconds
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return (state >> 8) / double(1 << 24);
+  };
+  for (double t = -4.0; t < kSeconds + 4.0;) {
+    const double len = 0.12 + 0.2 * next();
+    syllables.emplace_back(t, len);
+    t += len + 0.05 + 0.35 * next();
+  }
+  auto envelope = [&](double t) {
+    for (const auto& [on, len] : syllables)
+      if (t >= on && t < on + len) return std::sin(M_PI * (t - on) / len);
+    return 0.0;
+  };
+  ClipFrames clip;
+  clip.path = "synthetic-speaker";
+  clip.duration_s = kSeconds;
+  clip.width = 640;
+  clip.height = 480;
+  clip.source_fps = kFps;
+  clip.fps = 4.0;
+  const cv::Rect face(120, 50, 80, 104);  // working pixels (320x240)
+  for (int i = 0; i < int(kSeconds * clip.fps); ++i) {
+    cv::Mat f(240, 320, CV_8UC3, cv::Scalar(60, 70, 80));
+    cv::rectangle(f, face, cv::Scalar(150, 160, 170), cv::FILLED);
+    clip.frames.push_back(f);
+    clip.timestamps.push_back(i / clip.fps);
+    FrameDetections d;
+    d.faces.push_back(face);
+    dets.push_back(d);
+  }
+  clip.sync_fps = kFps;
+  for (int k = 0; k < int(kSeconds * kFps); ++k) {
+    cv::Mat g(240, 320, CV_8UC1, cv::Scalar(70));
+    cv::rectangle(g, face, cv::Scalar(160), cv::FILLED);
+    const int open = static_cast<int>(std::lround(14 * envelope(k / kFps)));
+    cv::rectangle(g, cv::Rect(145, 132, 30, 2 + open), cv::Scalar(30), cv::FILLED);
+    clip.sync_frames.push_back(g);
+  }
+  clip.audio.resize(static_cast<size_t>(kSeconds * clip.audio_rate));
+  for (size_t n = 0; n < clip.audio.size(); ++n) {
+    const double t = double(n) / clip.audio_rate;
+    clip.audio[n] = static_cast<float>(0.4 * envelope(t - delay) * std::sin(2 * M_PI * 180 * t));
+  }
+  return clip;
+}
+
 }  // namespace
 
 class TestCurationMetrics : public QObject {
@@ -153,6 +208,20 @@ class TestCurationMetrics : public QObject {
     QVERIFY(std::find(failed.begin(), failed.end(), "people_max") != failed.end());
   }
 
+  void smallPeopleOfACrowdAreCounted() {
+    need_samples();
+    // vtest.avi re-encoded at 480 px wide: its pedestrians are 50-80 px tall, below the HOG
+    // window's reach at the working resolution; a person counts 5 at 2 s and 6 at 6 s. The plain
+    // HOG pass alone found at most 2 here (docs/performance.md, "Curation"); the pass on the
+    // frame upsampled 2x finds them.
+    const std::string small = tmp("crowd480.mkv");
+    QVERIFY(ffmpeg({"-i", QString::fromStdString(vtest_), "-t", "12", "-vf", "scale=480:-2", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-crf", "16", QString::fromStdString(small)}));
+    const auto& crowd = scored("crowd480", decode_clip(small, 12.0));
+    QVERIFY(value(crowd, "people_max") >= 3);
+    QVERIFY(value(scored("vtest", decode_clip(vtest_, 12.0)), "people_max") >= 3);
+  }
+
   void shakenClipMovesMoreAndFrozenClipNotAtAll() {
     need_samples();
     const std::string shaken = variant(
@@ -213,20 +282,51 @@ class TestCurationMetrics : public QObject {
     QCOMPARE(value(plain, "subtitle_over_face_or_hands"), 0.0);
   }
 
-  void shiftedAudioMovesTheOffset() {
+  void shiftedAudioIsFoundOnASpeaker() {
+    // A synthetic speaker with a clear signal: the mouth opens with an aperiodic syllable
+    // envelope, the audio carries the same envelope `delay` seconds later. Every delay inside the
+    // +-2 s search is found to the frame; one beyond it scores below the in-sync clip.
+    double in_sync = 0;
+    for (double delay : {0.0, 0.5, 1.5, -1.5, 3.0}) {
+      std::vector<FrameDetections> dets;
+      const ClipFrames clip = synthetic_speaker(delay, dets);
+      const SyncMetrics m = av_sync(clip, dets);
+      QVERIFY(m.av_sync_confidence.available());
+      const double conf = *m.av_sync_confidence.value;
+      qInfo("audio delayed %.1f s: offset %s, confidence %.3f", delay,
+            m.av_offset_s.available() ? qPrintable(QString::number(*m.av_offset_s.value, 'f', 3))
+                                      : m.av_offset_s.na_reason.c_str(),
+            conf);
+      if (delay == 0.0) in_sync = conf;
+      if (std::abs(delay) <= kSyncSearchS) {
+        QVERIFY2(m.av_offset_s.available(), m.av_offset_s.na_reason.c_str());
+        // one video frame (25 fps) of slack: the envelope is sampled once per frame
+        QVERIFY(std::abs(*m.av_offset_s.value - delay) <= 1.0 / 25 + 1e-9);
+        QVERIFY(conf > 0.5);
+      } else {
+        QVERIFY(conf < 0.5 * in_sync);
+      }
+    }
+  }
+
+  void shiftedAudioIsNeverScoredAboveTheOriginal() {
     need_samples();
-    // The whole clip (11 s): the mouth-motion fallback needs every speaking shot.
-    const std::string shifted = variant("shifted.mkv", {"-af", "adelay=500:all=1"}, 0);
-    QVERIFY(!shifted.empty());
+    // Megamind (the whole 11 s: the fallback needs every speaking shot; music under the voice):
+    // the mouth-motion fallback's correlation here is near its noise level (peaks of 0.2-0.3 at
+    // many lags), so it cannot name the true offset, but a copy whose audio is 1.5 s late must
+    // not look better synchronised than the original, as it did with a +-1 s search (0.32 vs 0.30).
+    const std::string late15 = variant("late15.mkv", {"-af", "adelay=1500:all=1"}, 0);
+    QVERIFY(!late15.empty());
     const auto& base = scored("megamind-full", decode_clip(megamind_));
-    const auto& late = scored("audio+0.5s", decode_clip(shifted));
-    QVERIFY(base.metric("av_offset_s").available());
-    QVERIFY(late.metric("av_offset_s").available());
-    const double moved = value(late, "av_offset_s") - value(base, "av_offset_s");
-    qInfo("offset moved by %.3f s (expected +0.5)", moved);
-    QVERIFY(std::abs(moved - 0.5) <= 0.13);
-    QVERIFY(value(base, "av_sync_confidence") > 0.05);
-    QVERIFY(value(late, "av_sync_confidence") > 0.05);
+    const auto& late = scored("audio+1.5s", decode_clip(late15));
+    qInfo("original: offset %.3f confidence %.3f; audio +1.5 s: offset %s confidence %.3f",
+          value(base, "av_offset_s"), value(base, "av_sync_confidence"),
+          late.metric("av_offset_s").available() ? qPrintable(QString::number(value(late, "av_offset_s")))
+                                                 : late.metric("av_offset_s").na_reason.c_str(),
+          value(late, "av_sync_confidence"));
+    QVERIFY(base.metric("av_sync_confidence").available());
+    QVERIFY(late.metric("av_sync_confidence").available());
+    QVERIFY(value(late, "av_sync_confidence") <= value(base, "av_sync_confidence"));
   }
 
   void noAudioMakesSyncNotApplicable() {
