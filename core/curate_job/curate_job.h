@@ -15,6 +15,8 @@
 
 namespace s2v::curation {
 
+struct CurateOptions;
+
 inline constexpr const char* kCurateKind = "curate";
 inline constexpr double kMaxSampleFps = 120.0;  // sample_fps above 0 and at most this
 
@@ -25,6 +27,12 @@ std::vector<std::string> list_clips(const std::vector<std::string>& inputs,
                                     std::vector<std::string>* skipped_folders = nullptr);
 std::vector<std::string> shard_of(const std::vector<std::string>& clips, int index, int count);
 
+// The job's runner. The job's cancel token reaches every long step: the prefetching decoder
+// (checked per decoded frame), ClipScorer's per-frame workers and each network between its units
+// (a frame pair, a view, a lag), so a cancel stops the job within one such unit.
 std::string run_curate(jobs::JobContext& ctx);
+// As above, starting from `base`: networks already built (a test's instrumented model) are kept;
+// those the params name are loaded over them.
+std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base);
 
 }  // namespace s2v::curation
