@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "common/programs.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/model_folder.h"
 #include "core/jobs/worker_protocol.h"
@@ -35,11 +36,7 @@ std::vector<media::RgbFrame> allFrames(const QString& video) {
   return media::read_frames(video.toStdString(), idx);
 }
 
-bool ffmpeg(const QStringList& args) {
-  QProcess p;
-  p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
-  return p.waitForFinished(60000) && p.exitCode() == 0;
-}
+using s2v::test::ffmpeg;  // tests/common/programs.h
 
 // Every event of one job as the GUI saw it.
 struct Seen {
