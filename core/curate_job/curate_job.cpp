@@ -67,14 +67,25 @@ std::vector<std::string> shard_of(const std::vector<std::string>& clips, int ind
   return out;
 }
 
+namespace {
+
+// The job's preset param: a built-in name, a preset file, or the preset itself (the GUI sends the
+// thresholds on screen, so the verdicts stored are the ones its table shows).
+Preset preset_of(const nlohmann::json& param) {
+  if (param.is_object()) return Preset::from_json(param.dump(), "the job's preset");
+  const auto name = param.get<std::string>();
+  return fs::exists(name) ? Preset::load(name) : Preset::builtin(name);
+}
+
+}  // namespace
+
 std::string run_curate(jobs::JobContext& ctx) { return run_curate_with(ctx, CurateOptions{}); }
 
 std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base) {
   const auto& p = ctx.params();
   const auto inputs = p.at("inputs").get<std::vector<std::string>>();
   const std::string db_path = p.at("db").get<std::string>();
-  const std::string preset_name = p.value("preset", std::string("talking-head"));
-  const Preset preset = fs::exists(preset_name) ? Preset::load(preset_name) : Preset::builtin(preset_name);
+  const Preset preset = preset_of(p.value("preset", nlohmann::json("talking-head")));
   int shard_i = 0, shard_n = 1;
   if (p.contains("shard")) {
     shard_i = p["shard"].at(0).get<int>();
@@ -179,7 +190,9 @@ std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base) {
     apply_preset(preset, row);
     db.upsert(row);  // committed at once: a crash loses no finished row
     pr.message = clip + ": " + row.verdict;
+    pr.preview = clip;  // in the database before it is reported: the GUI's table reads it from there
     ctx.report(pr, skipped + static_cast<double>(j + 1), total);
+    pr.preview.clear();
   }
   return db_path;
 }

@@ -1,12 +1,14 @@
 #pragma once
 // The "curate" job: score a list of clips (files or folders) into a results database.
 // Params (JSON, all but inputs/db optional):
-//   {"inputs": [path...], "db": "scores.db", "preset": "talking-head" | "/path/preset.json",
+//   {"inputs": [path...], "db": "scores.db",
+//    "preset": "talking-head" | "/path/preset.json" | {preset JSON, as Preset::to_json},
 //    "shard": [i, N], "sample_fps": 4, "max_seconds": 0}
 // Clips are listed in a stable order (folders expanded, sorted); shard i of N takes every clip
 // whose position p has p % N == i, so N machines split a corpus without a coordinator. A clip
 // already scored without error is skipped (resume); a clip that cannot be decoded gets a row with
-// verdict "error" and its sentence, and the run goes on. Every row is committed as it is scored.
+// verdict "error" and its sentence, and the run goes on. Every row is committed as it is scored,
+// then reported with the clip as the progress preview (the GUI's table shows it from there).
 
 #include <string>
 #include <vector>
