@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
       step_total += since(last);
       ++step_count;
       last = Clock::now();
-    }, [] {});
+    });
     t = Clock::now();
     auto video = pipe.decode_clip(latents, req, cs);
     decode_total += since(t);

@@ -11,7 +11,7 @@
 
 namespace s2v::curation {
 
-ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const std::atomic<bool>* cancel) {
+ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const CancelToken& cancel) {
   media::VideoReader reader(path);
   const media::MediaInfo& info = reader.info();
   if (!info.has_video || info.kind != media::MediaKind::Video)
@@ -42,7 +42,7 @@ ClipFrames decode_clip(const std::string& path, const DecodeOptions& o, const st
   int64_t decoded = 0;
   bool limit_reached = false;
   for (int64_t index = 0; reader.read(f); ++index) {
-    if (cancel && cancel->load()) throw Cancelled();
+    cancel.throw_if_requested();
     if (first_t < 0) first_t = f.time_s;
     const double t = f.time_s - first_t;
     if (o.max_seconds > 0 && t >= o.max_seconds) {

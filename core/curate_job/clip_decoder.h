@@ -3,10 +3,10 @@
 // `sample_fps` resized to the working resolution, dense grey frames for audio-visual sync, and the
 // audio track as mono 16 kHz. Decoding goes through core/media (FFmpeg), never OpenCV's videoio.
 
-#include <atomic>
 #include <string>
 
 #include "core/curation/clip_frames.h"
+#include "models/base/cancel.h"
 
 namespace s2v::curation {
 
@@ -21,8 +21,8 @@ struct DecodeOptions {
 };
 
 // Throws s2v::Error (Corrupt / Unsupported / NotFound) naming the clip when it has no decodable
-// video; s2v::Cancelled when `cancel` becomes true.
+// video; s2v::Cancelled when `cancel` is requested (checked at every decoded frame).
 ClipFrames decode_clip(const std::string& path, const DecodeOptions& options = {},
-                       const std::atomic<bool>* cancel = nullptr);
+                       const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::curation

@@ -1,7 +1,6 @@
 #include "core/curate_job/curate_job.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <exception>
@@ -68,12 +67,25 @@ std::vector<std::string> shard_of(const std::vector<std::string>& clips, int ind
   return out;
 }
 
-std::string run_curate(jobs::JobContext& ctx) {
+namespace {
+
+// The job's preset param: a built-in name, a preset file, or the preset itself (the GUI sends the
+// thresholds on screen, so the verdicts stored are the ones its table shows).
+Preset preset_of(const nlohmann::json& param) {
+  if (param.is_object()) return Preset::from_json(param.dump(), "the job's preset");
+  const auto name = param.get<std::string>();
+  return fs::exists(name) ? Preset::load(name) : Preset::builtin(name);
+}
+
+}  // namespace
+
+std::string run_curate(jobs::JobContext& ctx) { return run_curate_with(ctx, CurateOptions{}); }
+
+std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base) {
   const auto& p = ctx.params();
   const auto inputs = p.at("inputs").get<std::vector<std::string>>();
   const std::string db_path = p.at("db").get<std::string>();
-  const std::string preset_name = p.value("preset", std::string("talking-head"));
-  const Preset preset = fs::exists(preset_name) ? Preset::load(preset_name) : Preset::builtin(preset_name);
+  const Preset preset = preset_of(p.value("preset", nlohmann::json("talking-head")));
   int shard_i = 0, shard_n = 1;
   if (p.contains("shard")) {
     shard_i = p["shard"].at(0).get<int>();
@@ -101,7 +113,7 @@ std::string run_curate(jobs::JobContext& ctx) {
     pr.message.clear();
   }
   ResultsDb db(db_path);
-  CurateOptions options;
+  CurateOptions options = base;
   options.workers = p.value("jobs", options.workers);
   pr.stage = "loading models";
   ctx.report(pr, 0, 1);
@@ -114,8 +126,9 @@ std::string run_curate(jobs::JobContext& ctx) {
   ClipScorer scorer(options);  // loads detectors once; fails early naming a missing model file
 
   // Clip k+1 is decoded on its own thread while clip k is scored: decoding is mostly one FFmpeg
-  // thread, so it overlaps with the scoring workers instead of leaving them idle.
-  std::atomic<bool> stop_decoding{false};
+  // thread, so it overlaps with the scoring workers instead of leaving them idle. The decoder's
+  // token follows the job's and is also requested when this function leaves early (an error).
+  CancelToken stop_decoding(&ctx.cancel());
   struct Decoded {
     std::optional<ClipFrames> frames;
     std::exception_ptr error;
@@ -123,7 +136,7 @@ std::string run_curate(jobs::JobContext& ctx) {
   auto decode = [&](const std::string& clip) {
     Decoded d;
     try {
-      d.frames = decode_clip(clip, dopt, &stop_decoding);
+      d.frames = decode_clip(clip, dopt, stop_decoding);
     } catch (...) {
       d.error = std::current_exception();
     }
@@ -137,10 +150,10 @@ std::string run_curate(jobs::JobContext& ctx) {
     next = j < todo.size() ? std::async(std::launch::async, decode, clips[todo[j]]) : std::future<Decoded>();
   };
   struct StopDecoding {  // a cancel or an error leaves no decoder running
-    std::atomic<bool>& flag;
+    CancelToken& token;
     std::future<Decoded>& pending;
     ~StopDecoding() {
-      flag = true;
+      token.request();
       if (pending.valid()) pending.wait();
     }
   } stop_guard{stop_decoding, next};
@@ -166,8 +179,7 @@ std::string run_curate(jobs::JobContext& ctx) {
     ClipScores row;
     try {
       if (d.error) std::rethrow_exception(d.error);
-      ctx.check_cancelled();
-      row = scorer.score(*d.frames);
+      row = scorer.score(*d.frames, ctx.cancel());  // throws Cancelled within one frame pair
     } catch (const Cancelled&) {
       throw;
     } catch (const std::exception& e) {
@@ -178,7 +190,9 @@ std::string run_curate(jobs::JobContext& ctx) {
     apply_preset(preset, row);
     db.upsert(row);  // committed at once: a crash loses no finished row
     pr.message = clip + ": " + row.verdict;
+    pr.preview = clip;  // in the database before it is reported: the GUI's table reads it from there
     ctx.report(pr, skipped + static_cast<double>(j + 1), total);
+    pr.preview.clear();
   }
   return db_path;
 }

@@ -1,12 +1,14 @@
 #pragma once
 // The "curate" job: score a list of clips (files or folders) into a results database.
 // Params (JSON, all but inputs/db optional):
-//   {"inputs": [path...], "db": "scores.db", "preset": "talking-head" | "/path/preset.json",
+//   {"inputs": [path...], "db": "scores.db",
+//    "preset": "talking-head" | "/path/preset.json" | {preset JSON, as Preset::to_json},
 //    "shard": [i, N], "sample_fps": 4, "max_seconds": 0}
 // Clips are listed in a stable order (folders expanded, sorted); shard i of N takes every clip
 // whose position p has p % N == i, so N machines split a corpus without a coordinator. A clip
 // already scored without error is skipped (resume); a clip that cannot be decoded gets a row with
-// verdict "error" and its sentence, and the run goes on. Every row is committed as it is scored.
+// verdict "error" and its sentence, and the run goes on. Every row is committed as it is scored,
+// then reported with the clip as the progress preview (the GUI's table shows it from there).
 
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@
 #include "core/jobs/job.h"
 
 namespace s2v::curation {
+
+struct CurateOptions;
 
 inline constexpr const char* kCurateKind = "curate";
 inline constexpr double kMaxSampleFps = 120.0;  // sample_fps above 0 and at most this
@@ -25,6 +29,12 @@ std::vector<std::string> list_clips(const std::vector<std::string>& inputs,
                                     std::vector<std::string>* skipped_folders = nullptr);
 std::vector<std::string> shard_of(const std::vector<std::string>& clips, int index, int count);
 
+// The job's runner. The job's cancel token reaches every long step: the prefetching decoder
+// (checked per decoded frame), ClipScorer's per-frame workers and each network between its units
+// (a frame pair, a view, a lag), so a cancel stops the job within one such unit.
 std::string run_curate(jobs::JobContext& ctx);
+// As above, starting from `base`: networks already built (a test's instrumented model) are kept;
+// those the params name are loaded over them.
+std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base);
 
 }  // namespace s2v::curation

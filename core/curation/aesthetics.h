@@ -10,14 +10,17 @@
 
 #include <opencv2/core.hpp>
 
+#include "models/base/cancel.h"
+
 namespace s2v::curation {
 
 class AestheticsModel {
  public:
   virtual ~AestheticsModel() = default;
   // frames: BGR CV_8UC3 sampled frames. Returns the clip score (≈ 1–10), e.g. the mean over
-  // frames, or nullopt when the model cannot score them.
-  virtual std::optional<double> score(const std::vector<cv::Mat>& frames) = 0;
+  // frames, or nullopt when the model cannot score them. `cancel` is checked between frames.
+  virtual std::optional<double> score(const std::vector<cv::Mat>& frames,
+                                      const CancelToken& cancel = CancelToken::none()) = 0;
   // e.g. "CLIP ViT-L/14 + improved-aesthetic-predictor MLP (sac+logos+ava1-l14-linearMSE)".
   virtual std::string method() const = 0;
 };

@@ -72,7 +72,7 @@ ClipScorer::ClipScorer(CurateOptions options)
 
 ClipScorer::~ClipScorer() = default;
 
-ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* cancel) {
+ClipScores ClipScorer::score(const ClipFrames& clip, const CancelToken& cancel) {
   timings_.clear();
   ClipScores s;
   s.path = clip.path;
@@ -91,7 +91,6 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
       throw Error("cannot score '" + clip.path +
                       "': sampled frames must all be BGR 8-bit images of one size",
                   ErrorKind::InvalidArgument, clip.path);
-  auto cancelled = [&] { return cancel && cancel->load(); };
   const auto t_all = Clock::now();
 
   // Shared by every metric: the grey frames (flow, OCR, detectors).
@@ -115,7 +114,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
   auto work = [&](Tools& tl, MetricTimings& wt) {
     try {
       for (;;) {
-        if (stop.load() || cancelled()) return;
+        if (stop.load() || cancel.requested()) return;
         const size_t i = next.fetch_add(1);
         if (i >= n) return;
         double t0 = thread_cpu_s();
@@ -162,7 +161,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
     work(*impl_->tools[0], worker_times[0]);
   }
   if (failure) std::rethrow_exception(failure);
-  if (cancelled()) throw Cancelled();
+  cancel.throw_if_requested();
   for (const auto& wt : worker_times)
     for (const auto& [k, v] : wt) timings_[k] += v;
 
@@ -190,8 +189,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
 
   t0 = thread_cpu_s();
   if (options_.motion_model) {
-    if (cancelled()) throw Cancelled();
-    auto m = options_.motion_model->score(clip);
+    auto m = options_.motion_model->score(clip, cancel);
     s.set("motion", m.motion);
     motion = m.series;
     motion.resize(n, std::nan(""));
@@ -208,8 +206,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
   }
   t0 = thread_cpu_s();
   if (options_.clarity_model) {
-    if (cancelled()) throw Cancelled();
-    s.set("clarity", options_.clarity_model->score(clip, &clarity));
+    s.set("clarity", options_.clarity_model->score(clip, &clarity, cancel));
     clarity.resize(n, std::nan(""));
     timings_["clarity"] += thread_cpu_s() - t0;
   } else {
@@ -229,7 +226,7 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
 
   t0 = thread_cpu_s();
   if (options_.aesthetics) {
-    auto a = options_.aesthetics->score(clip.frames);
+    auto a = options_.aesthetics->score(clip.frames, cancel);
     s.set("aesthetics", a ? Metric::of(*a, options_.aesthetics->method())
                           : Metric::na(options_.aesthetics->method(), "the model gave no score"));
   } else {
@@ -238,8 +235,8 @@ ClipScores ClipScorer::score(const ClipFrames& clip, const std::atomic<bool>* ca
   timings_["aesthetics"] += thread_cpu_s() - t0;
 
   t0 = thread_cpu_s();
-  if (options_.sync_model && cancelled()) throw Cancelled();
-  const auto sync = options_.sync_model ? options_.sync_model->score(clip, dets) : av_sync(clip, dets);
+  cancel.throw_if_requested();
+  const auto sync = options_.sync_model ? options_.sync_model->score(clip, dets, cancel) : av_sync(clip, dets);
   s.set("av_sync_confidence", sync.av_sync_confidence);
   s.set("av_offset_s", sync.av_offset_s);
   timings_["av_sync"] += thread_cpu_s() - t0;

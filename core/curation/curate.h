@@ -2,7 +2,6 @@
 // ClipScorer: every default metric of one clip from its decoded frames, sharing detections and
 // grey frames between metrics and running the two halves of the work on two threads.
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "core/curation/network_models.h"
 #include "core/curation/pose_model.h"
 #include "core/curation/scores.h"
+#include "models/base/cancel.h"
 
 namespace s2v::curation {
 
@@ -45,8 +45,10 @@ class ClipScorer {
   explicit ClipScorer(CurateOptions options = {});
   ~ClipScorer();
 
-  // Scores one clip. `cancel` is checked between frames (throws s2v::Cancelled).
-  ClipScores score(const ClipFrames& clip, const std::atomic<bool>* cancel = nullptr);
+  // Scores one clip. `cancel` is checked between frames by every worker and handed to the
+  // networks, which check it between their units (a frame pair, a lag, a view); throws
+  // s2v::Cancelled.
+  ClipScores score(const ClipFrames& clip, const CancelToken& cancel = CancelToken::none());
   const MetricTimings& timings() const { return timings_; }
   const CurateOptions& options() const { return options_; }
 

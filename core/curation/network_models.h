@@ -5,7 +5,9 @@
 // optional in CurateOptions: null keeps the fallback of CURATION.md.
 //
 // They run after the per-frame workers of ClipScorer, on the scoring thread, with LibTorch's own
-// intra-op threads; they must not keep state between clips that changes a clip's result.
+// intra-op threads; they must not keep state between clips that changes a clip's result. Each
+// takes the job's CancelToken and checks it between its units of work (a frame pair, a view, a
+// lag), so a cancel stops a slow network within one unit, not one clip.
 
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "core/curation/detect.h"
 #include "core/curation/metrics.h"
 #include "core/curation/scores.h"
+#include "models/base/cancel.h"
 
 namespace s2v::curation {
 
@@ -28,7 +31,8 @@ class ClarityModel {
   // The clip's score; `series`, when given, receives one value per sampled frame (NaN where the
   // model gives none). An unsuitable clip gives an n/a Metric with its reason; a failure throws
   // s2v::Error.
-  virtual Metric score(const ClipFrames& clip, std::vector<double>* series) = 0;
+  virtual Metric score(const ClipFrames& clip, std::vector<double>* series,
+                       const CancelToken& cancel = CancelToken::none()) = 0;
   virtual std::string method() const = 0;
 };
 
@@ -38,7 +42,7 @@ class ClarityModel {
 class MotionModel {
  public:
   virtual ~MotionModel() = default;
-  virtual MotionMetrics score(const ClipFrames& clip) = 0;
+  virtual MotionMetrics score(const ClipFrames& clip, const CancelToken& cancel = CancelToken::none()) = 0;
   virtual std::string method() const = 0;
 };
 
@@ -47,7 +51,8 @@ class MotionModel {
 class SyncModel {
  public:
   virtual ~SyncModel() = default;
-  virtual SyncMetrics score(const ClipFrames& clip, const std::vector<FrameDetections>& dets) = 0;
+  virtual SyncMetrics score(const ClipFrames& clip, const std::vector<FrameDetections>& dets,
+                            const CancelToken& cancel = CancelToken::none()) = 0;
   virtual std::string method() const = 0;
 };
 

@@ -216,7 +216,8 @@ std::string run_generate_job(jobs::JobContext& ctx) {
   }
   const int64_t seed = state["seed"].get<int64_t>();
 
-  S2VPipeline pipe(locate_model_files(p.ckpt_dir, p.components), where);
+  // the job's token reaches every stage: model loads, encoders, VAE chunks, denoising steps
+  S2VPipeline pipe(locate_model_files(p.ckpt_dir, p.components), where, ctx.cancel());
 
   try {
     // ---- encoders ----
@@ -282,10 +283,9 @@ std::string run_generate_job(jobs::JobContext& ctx) {
         pr.steps = steps;
         pr.clip = r + 1;
         pr.clips = clips;
-        ctx.report(pr, r * units_per_clip + i, total_units);
-        ctx.check_cancelled();  // cancel takes effect within one step
+        ctx.report(pr, r * units_per_clip + i, total_units);  // the pipeline checks the job's token itself
       };
-      torch::Tensor latents = pipe.denoise(req, cs, on_step, [&] { ctx.check_cancelled(); });
+      torch::Tensor latents = pipe.denoise(req, cs, on_step);
 
       {
         jobs::Progress pr;

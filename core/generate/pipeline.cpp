@@ -123,8 +123,12 @@ struct S2VPipeline::Models {
   wan::WanModelS2V dit{nullptr};
 };
 
-S2VPipeline::S2VPipeline(ModelFiles files, Placement where)
-    : files_(std::move(files)), configs_(read_model_configs(files_)), where_(where), m_(std::make_unique<Models>()) {}
+S2VPipeline::S2VPipeline(ModelFiles files, Placement where, const CancelToken& cancel)
+    : files_(std::move(files)),
+      configs_(read_model_configs(files_)),
+      where_(where),
+      cancel_(&cancel),
+      m_(std::make_unique<Models>()) {}
 
 S2VPipeline::~S2VPipeline() = default;
 
@@ -139,7 +143,7 @@ EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int
   wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs_.wav2vec2_json));
   {
     auto src = open_component(files_, Component::AudioEncoder);
-    wav2vec2::load_wav2vec2(*model, state_source(*src));
+    wav2vec2::load_wav2vec2(*model, state_source(*src), *cancel_);
   }
   model->to(where_.device);
   // wav2vec2's attention is quadratic in the length: encode only what the clips need
@@ -148,7 +152,7 @@ EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int
       std::llround(audio_seconds_for_clips(max_clips, infer_frames, audio.duration_s()) * audio.sample_rate));
   auto wave = torch::from_blob(const_cast<float*>(audio.samples.data()), {samples}, torch::kFloat32)
                   .to(where_.device);
-  auto hidden = model->hidden_states(wave);  // [layers + 1, F50, D]
+  auto hidden = model->hidden_states(wave, *cancel_);  // [layers + 1, F50, D]
   if (hidden_50hz) *hidden_50hz = hidden;
   auto enc = wav2vec2::encode_audio(hidden, static_cast<int64_t>(kOutputFps), infer_frames, 0);
   EncodedAudioClips out;
@@ -179,11 +183,11 @@ std::pair<torch::Tensor, torch::Tensor> S2VPipeline::encode_prompts(const std::s
   auto model = std::make_shared<t5::UMT5EncoderImpl>(cfg, where_.dtype);
   {
     auto src = open_component(files_, Component::TextEncoder);
-    t5::load_umt5(*model, state_source(*src));
+    t5::load_umt5(*model, state_source(*src), *cancel_);
   }
   model->to(where_.device);
   t5::TextEncoder encoder(model, make_tokenizer(), kp.model_id);
-  auto both = encoder.encode(std::vector<std::string>{prompt, negative});
+  auto both = encoder.encode(std::vector<std::string>{prompt, negative}, *cancel_);
   prompt_cache().insert(kp, both[0].to(torch::kCPU));
   prompt_cache().insert(kn, both[1].to(torch::kCPU));
   return {both[0], both[1]};  // the umT5 model is freed here
@@ -223,24 +227,28 @@ std::map<std::string, torch::Tensor> all_tensors(const weights::TensorSource& sr
 ClipState S2VPipeline::initial_state(const PipelineInputs& in, bool init_first_frame) {
   torch::NoGradGuard no_grad;
   if (!m_->vae) {
-    m_->vae = std::make_unique<wan::WanVae>(configs_.vae_json.empty() ? wan::WanVaeConfig{}
-                                                                       : wan::WanVaeConfig::from_json(configs_.vae_json));
+    // kept only once loaded whole: a cancelled load leaves no half-filled model behind
+    auto vae = std::make_unique<wan::WanVae>(configs_.vae_json.empty() ? wan::WanVaeConfig{}
+                                                                        : wan::WanVaeConfig::from_json(configs_.vae_json));
     auto src = open_component(files_, Component::Vae);
-    m_->vae->load(all_tensors(*src), "", src->describe());
-    m_->vae->to(where_.device, torch::kFloat32);
+    cancel_->throw_if_requested();  // the VAE's weights (about 500 MB) are read as one map
+    vae->load(all_tensors(*src), "", src->describe());
+    cancel_->throw_if_requested();
+    vae->to(where_.device, torch::kFloat32);
+    m_->vae = std::move(vae);
   }
   // Resize(min(H, W)) + CenterCrop((H, W)) of the portrait, * 2 - 1: [1, 3, 1, H, W]
   ref_pixels_ = media::preprocess_reference(in.portrait, in.height, in.width)
                     .unsqueeze(1)
                     .unsqueeze(0)
                     .to(where_.device);
-  ref_latents_ = m_->vae->encode(ref_pixels_);  // [1, 16, 1, h, w]
+  ref_latents_ = m_->vae->encode(ref_pixels_, *cancel_);  // [1, 16, 1, h, w]
 
   ClipState s;
   s.last_frames = torch::zeros({1, 3, kMotionFrames, in.height, in.width},
                                torch::TensorOptions().dtype(torch::kFloat32).device(where_.device));
   if (init_first_frame) s.last_frames.narrow(2, kMotionFrames - 6, 6).copy_(ref_pixels_.expand({-1, -1, 6, -1, -1}));
-  s.motion_latents = m_->vae->encode(s.last_frames);  // [1, 16, 19, h, w]
+  s.motion_latents = m_->vae->encode(s.last_frames, *cancel_);  // [1, 16, 19, h, w]
   return s;
 }
 
@@ -269,7 +277,7 @@ std::vector<torch::Tensor> S2VPipeline::pose_latents(const std::string& pose_vid
   for (int r = 0; r < clips; ++r) {
     auto chunk = video.narrow(1, static_cast<int64_t>(r) * infer_frames, infer_frames).unsqueeze(0).to(where_.device);
     auto with_first = torch::cat({chunk.narrow(2, 0, 1), chunk}, 2);
-    out.push_back(m_->vae->encode(with_first).narrow(2, 1, infer_frames / 4)[0].to(torch::kCPU));
+    out.push_back(m_->vae->encode(with_first, *cancel_).narrow(2, 1, infer_frames / 4)[0].to(torch::kCPU));
   }
   return out;
 }
@@ -277,6 +285,7 @@ std::vector<torch::Tensor> S2VPipeline::pose_latents(const std::string& pose_vid
 void S2VPipeline::load_dit() {
   if (m_->dit) return;
   torch::NoGradGuard no_grad;
+  wan::WanModelS2V dit{nullptr};
   {
     // GGUF / FP8 block weights stay packed on the device and are dequantised a block at a time
     auto src = open_component(files_, Component::DiT);
@@ -284,10 +293,11 @@ void S2VPipeline::load_dit() {
       // every parameter is loaded next (load_dit_weights refuses a checkpoint that lacks one): skip
       // the random init, minutes of serial CPU draws for the 14B model
       wan::SkipInitGuard skip_init;
-      m_->dit = wan::WanModelS2V(configs_.dit, where_.dtype, wan::keep_packed(*src));
+      dit = wan::WanModelS2V(configs_.dit, where_.dtype, wan::keep_packed(*src));
     }
-    wan::load_dit_weights(*m_->dit, *src, where_.device, /*stream_packed=*/where_.offload_blocks);
+    wan::load_dit_weights(*dit, *src, where_.device, /*stream_packed=*/where_.offload_blocks, *cancel_);
   }
+  m_->dit = dit;  // kept only once loaded whole: a cancelled load leaves no half-filled model behind
   // On the CPU, plain attention in query blocks of at most 8 MiB of scores: one block of the whole
   // sequence (up to 1 GiB) is faulted in afresh at every call and streamed through memory three
   // times; at 256x256 that was most of the demo render's time (docs/performance.md, VAE section).
@@ -328,8 +338,7 @@ torch::Tensor S2VPipeline::clip_noise(const ClipRequest& req) const {
 }
 
 torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& state,
-                                   const std::function<void(int)>& on_step,
-                                   const std::function<void()>& between_branches) {
+                                   const std::function<void(int)>& on_step) {
   torch::NoGradGuard no_grad;
   if (!m_->dit) load_dit();
   if (where_.offload_model && m_->vae) m_->vae->to(torch::kCPU, torch::kFloat32);
@@ -361,7 +370,7 @@ torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& stat
     auto pred = m_->dit->forward(cond);
     torch::Tensor pred_uncond;
     if (cfg) {
-      between_branches();
+      cancel_->throw_if_requested();
       uncond.x = cond.x;
       uncond.t = cond.t;
       pred_uncond = m_->dit->forward(uncond);
@@ -377,7 +386,9 @@ torch::Tensor S2VPipeline::denoise(const ClipRequest& req, const ClipState& stat
                       ") produced values that are not finite (NaN or infinity): the DiT weights may be damaged "
                       "(check them with 's2v inspect') or --sample_guide_scale is too large",
                   ErrorKind::Corrupt, "latents");
-    on_step(++i);
+    ++i;
+    if (on_step) on_step(i);
+    cancel_->throw_if_requested();  // cancel takes effect within one step
   }
   if (where_.offload_model && !where_.offload_blocks) m_->dit->to(torch::kCPU);
   return latents;
@@ -387,7 +398,7 @@ torch::Tensor S2VPipeline::decode_clip(const torch::Tensor& latents, const ClipR
   torch::NoGradGuard no_grad;
   if (where_.offload_model) m_->vae->to(where_.device, torch::kFloat32);
   auto decode_latents = torch::cat({req.drop_motion ? ref_latents_ : state.motion_latents, latents}, 2);
-  auto image = m_->vae->decode(decode_latents);  // [1, 3, frames, H, W]
+  auto image = m_->vae->decode(decode_latents, *cancel_);  // [1, 3, frames, H, W]
   const int64_t n = image.size(2);
   image = image.narrow(2, n - std::min<int64_t>(n, req.infer_frames), std::min<int64_t>(n, req.infer_frames));
   if (req.drop_motion) image = image.narrow(2, 3, image.size(2) - 3);
@@ -403,7 +414,7 @@ torch::Tensor S2VPipeline::decode_clip(const torch::Tensor& latents, const ClipR
     state.last_frames =
         torch::cat({state.last_frames.narrow(2, overlap, kMotionFrames - overlap).to(tail.device()), tail}, 2);
   }
-  state.motion_latents = m_->vae->encode(state.last_frames);
+  state.motion_latents = m_->vae->encode(state.last_frames, *cancel_);
   return frames;
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 // Internal to s2v_generate: the stages of WanS2V.generate (wan/speech2video.py) on loaded models.
-// generate_job.cpp strings them together with progress, cancellation and resume; tests and
-// bench/generate call them directly.
+// generate_job.cpp strings them together with progress and resume; tests and bench/generate call
+// them directly. Cancellation is the pipeline's own: the job's CancelToken, given at construction,
+// is checked while each model loads (per tensor), in the encoders (per layer / block), in every
+// VAE chunk and tile, between the two CFG branches and after every denoising step; a stage stops
+// with s2v::Cancelled.
 
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +19,7 @@
 #include "core/generate/model_files.h"
 #include "core/media/audio.h"
 #include "core/media/video_reader.h"
+#include "models/base/cancel.h"
 #include "models/t5/tokenizer.h"
 
 namespace s2v::generate {
@@ -79,7 +83,8 @@ struct ClipRequest {
 
 class S2VPipeline {
  public:
-  S2VPipeline(ModelFiles files, Placement where);
+  // cancel must outlive the pipeline.
+  S2VPipeline(ModelFiles files, Placement where, const CancelToken& cancel = CancelToken::none());
   ~S2VPipeline();
 
   const ModelConfigs& configs() const { return configs_; }
@@ -105,10 +110,9 @@ class S2VPipeline {
   std::vector<torch::Tensor> pose_latents(const std::string& pose_video, int clips, int infer_frames, int height,
                                           int width);
   void load_dit();
-  // The denoising loop of one clip -> latents [1, 16, T, h, w]. on_step(i) after each step;
-  // between_branches() between the conditional and unconditional calls (cancellation).
-  torch::Tensor denoise(const ClipRequest& req, const ClipState& state, const std::function<void(int)>& on_step,
-                        const std::function<void()>& between_branches);
+  // The denoising loop of one clip -> latents [1, 16, T, h, w]. on_step(i) after each step (progress).
+  torch::Tensor denoise(const ClipRequest& req, const ClipState& state,
+                        const std::function<void(int)>& on_step = {});
   // VAE decode of [motion | new] latents -> the clip's frames [3, F', H, W] in [-1, 1]; updates
   // state with the new motion latents.
   torch::Tensor decode_clip(const torch::Tensor& latents, const ClipRequest& req, ClipState& state);
@@ -125,6 +129,7 @@ class S2VPipeline {
   ModelFiles files_;
   ModelConfigs configs_;
   Placement where_;
+  const CancelToken* cancel_;
   std::unique_ptr<Models> m_;
   torch::Tensor ref_latents_, ref_pixels_;
 };

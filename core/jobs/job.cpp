@@ -64,22 +64,6 @@ JobRecord record_from_json(const nlohmann::json& j) {
   return r;
 }
 
-bool CancelToken::requested() const {
-  if (flag_ || file_seen_) return true;
-  if (cancel_file_.empty()) return false;
-  // The file check is a stat(): cheap, but rate-limit it for tight loops.
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_file_check_ < std::chrono::milliseconds(100)) return false;
-  last_file_check_ = now;
-  std::error_code ec;
-  if (std::filesystem::exists(cancel_file_, ec)) file_seen_ = true;
-  return file_seen_;
-}
-
-void CancelToken::throw_if_requested() const {
-  if (requested()) throw Cancelled();
-}
-
 JobContext::JobContext(const JobRecord& record, std::filesystem::path folder, CancelToken& cancel,
                        Reporter reporter)
     : record_(record), folder_(std::move(folder)), cancel_(cancel), reporter_(std::move(reporter)) {}

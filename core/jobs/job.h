@@ -6,7 +6,6 @@
 // process running it, a cancel file that any process may create to ask for cancellation, and the
 // job's working files. A record that says "running" while nobody holds its lock was interrupted.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +14,8 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "models/base/cancel.h"
 
 namespace s2v::jobs {
 
@@ -60,22 +61,9 @@ struct JobRecord {
 nlohmann::json to_json(const JobRecord& r);
 JobRecord record_from_json(const nlohmann::json& j);
 
-// Cooperative cancellation: an in-process flag, plus an optional cancel file another process may
-// create (`s2v jobs cancel ID`). Checked at least once per denoising step / segment.
-class CancelToken {
- public:
-  CancelToken() = default;
-  explicit CancelToken(std::filesystem::path cancel_file) : cancel_file_(std::move(cancel_file)) {}
-  void request() { flag_ = true; }
-  bool requested() const;
-  void throw_if_requested() const;  // throws s2v::Cancelled
-
- private:
-  std::atomic<bool> flag_{false};
-  std::filesystem::path cancel_file_;
-  mutable std::chrono::steady_clock::time_point last_file_check_{};
-  mutable std::atomic<bool> file_seen_{false};
-};
+// Cooperative cancellation: the engine's one token (models/base/cancel.h), created per run with
+// the job's cancel file. Checked at least once per denoising step / segment / frame pair.
+using CancelToken = s2v::CancelToken;
 
 // What a runner sees: where to work, how to report, how to stop, what to resume from.
 class JobContext {

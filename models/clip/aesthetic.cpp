@@ -41,13 +41,14 @@ ClipAesthetics::ClipAesthetics(ClipVision clip, AestheticMlp mlp, AestheticsOpti
   mlp_->eval();
 }
 
-std::vector<double> ClipAesthetics::frame_scores(const std::vector<cv::Mat>& frames) {
+std::vector<double> ClipAesthetics::frame_scores(const std::vector<cv::Mat>& frames, const CancelToken& cancel) {
   torch::NoGradGuard no_grad;
   std::vector<double> out;
   out.reserve(frames.size());
   const size_t step = static_cast<size_t>(std::max(1, options_.batch));
   const auto param = clip_->parameters().front();
   for (size_t begin = 0; begin < frames.size(); begin += step) {
+    cancel.throw_if_requested();
     const size_t end = std::min(frames.size(), begin + step);
     std::vector<torch::Tensor> batch;
     for (size_t i = begin; i < end; ++i)
@@ -62,13 +63,13 @@ std::vector<double> ClipAesthetics::frame_scores(const std::vector<cv::Mat>& fra
   return out;
 }
 
-std::optional<double> ClipAesthetics::score(const std::vector<cv::Mat>& frames) {
+std::optional<double> ClipAesthetics::score(const std::vector<cv::Mat>& frames, const CancelToken& cancel) {
   if (frames.empty()) return std::nullopt;
   const size_t n = frames.size();
   const size_t k = std::min(n, static_cast<size_t>(std::max(1, options_.max_frames)));
   std::vector<cv::Mat> picked;
   for (size_t j = 0; j < k; ++j) picked.push_back(frames[(2 * j + 1) * n / (2 * k)]);  // centres of k equal spans
-  const auto s = frame_scores(picked);
+  const auto s = frame_scores(picked, cancel);
   double sum = 0.0;
   for (double v : s) sum += v;
   return sum / double(s.size());

@@ -45,10 +45,12 @@ class ClipAesthetics : public curation::AestheticsModel {
  public:
   ClipAesthetics(ClipVision clip, AestheticMlp mlp, AestheticsOptions options = {});
   // The mean MLP score over up to max_frames evenly spaced frames; nullopt without frames.
-  std::optional<double> score(const std::vector<cv::Mat>& frames) override;
+  std::optional<double> score(const std::vector<cv::Mat>& frames,
+                              const CancelToken& cancel = CancelToken::none()) override;
   std::string method() const override;
   // The per-frame scores of the given frames (all of them).
-  std::vector<double> frame_scores(const std::vector<cv::Mat>& frames);
+  // `cancel` is checked before each batch.
+  std::vector<double> frame_scores(const std::vector<cv::Mat>& frames, const CancelToken& cancel = CancelToken::none());
 
  private:
   ClipVision clip_;

@@ -26,7 +26,7 @@ DoverClarity::DoverClarity(Dover model, DoverClarityOptions options)
 
 std::string DoverClarity::method() const { return "DOVER (technical+aesthetic fused, x100)"; }
 
-DoverResult DoverClarity::evaluate(const curation::ClipFrames& clip) {
+DoverResult DoverClarity::evaluate(const curation::ClipFrames& clip, const CancelToken& cancel) {
   const auto& native = clip.native_frames;
   const auto& sampled = clip.frames;
   if (native.empty() && sampled.empty())
@@ -51,9 +51,11 @@ DoverResult DoverClarity::evaluate(const curation::ClipFrames& clip) {
     aes = pick(native.empty() ? sampled : native, options_.clip_len);
   }
   torch::NoGradGuard no_grad;
+  cancel.throw_if_requested();
   const auto tv = normalise_view(technical_fragments(tech, options_.fragments)).unsqueeze(0);
   const auto av =
       normalise_view(aesthetic_resize(aes, options_.aesthetic_size, options_.aesthetic_size)).unsqueeze(0);
+  cancel.throw_if_requested();
   const auto s = model_->forward(tv, av);
   // as evaluate_one_video.py: r.mean().item() of each head map, then fuse_results
   r.technical = s.technical.mean().item<float>();
@@ -62,14 +64,15 @@ DoverResult DoverClarity::evaluate(const curation::ClipFrames& clip) {
   return r;
 }
 
-curation::Metric DoverClarity::score(const curation::ClipFrames& clip, std::vector<double>*) {
+curation::Metric DoverClarity::score(const curation::ClipFrames& clip, std::vector<double>*,
+                                     const CancelToken& cancel) {
   if (clip.native_frames.empty() && clip.frames.empty())
     return curation::Metric::na(method(), "no decoded frames");
   const auto& f = clip.native_frames.empty() ? clip.frames.front() : clip.native_frames.front();
   if (f.rows < options_.fragments.fsize_h || f.cols < options_.fragments.fsize_w)
     return curation::Metric::na(method(), "frames smaller than one " + std::to_string(options_.fragments.fsize_w) +
                                               "x" + std::to_string(options_.fragments.fsize_h) + " fragment");
-  const auto r = evaluate(clip);
+  const auto r = evaluate(clip, cancel);
   return curation::Metric::of(r.fused * 100.0, r.note.empty() ? method() : method() + "; " + r.note);
 }
 

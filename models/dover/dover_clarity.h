@@ -44,11 +44,13 @@ class DoverClarity : public curation::ClarityModel {
   int native_frames_wanted() const override { return options_.clip_len; }
   int native_stride() const override { return options_.frame_interval; }
   // clarity = fused × 100; `series` is left untouched (DOVER gives one score per clip).
-  curation::Metric score(const curation::ClipFrames& clip, std::vector<double>* series) override;
+  curation::Metric score(const curation::ClipFrames& clip, std::vector<double>* series,
+                         const CancelToken& cancel = CancelToken::none()) override;
   std::string method() const override;
 
-  // Both branch scores and the fused one. Throws s2v::Error when the clip has no frames.
-  DoverResult evaluate(const curation::ClipFrames& clip);
+  // Both branch scores and the fused one. Throws s2v::Error when the clip has no frames;
+  // s2v::Cancelled when `cancel` is requested before the views are built or before the forward.
+  DoverResult evaluate(const curation::ClipFrames& clip, const CancelToken& cancel = CancelToken::none());
   const Dover& model() const { return model_; }
 
  private:

@@ -161,7 +161,8 @@ torch::Tensor LightAsdSync::face_crops(const curation::ClipFrames& clip,
   return out;
 }
 
-std::vector<double> LightAsdSync::lag_scores(const torch::Tensor& frames, const torch::Tensor& mfcc_in) const {
+std::vector<double> LightAsdSync::lag_scores(const torch::Tensor& frames, const torch::Tensor& mfcc_in,
+                                             const CancelToken& cancel) const {
   // frames: [T, 112, 112]; mfcc: [N, 13]
   torch::NoGradGuard no_grad;
   LightAsd net = model_;  // the forward functions are not const
@@ -173,6 +174,7 @@ std::vector<double> LightAsdSync::lag_scores(const torch::Tensor& frames, const 
   // visual embeddings once, in overlapping chunks: [1, T, 128]
   std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < T; begin += kVisualChunk) {
+    cancel.throw_if_requested();
     const int64_t end = std::min(T, begin + kVisualChunk);
     const int64_t a = std::max<int64_t>(0, begin - kVisualContext);
     const int64_t b = std::min(T, end + kVisualContext);
@@ -185,6 +187,7 @@ std::vector<double> LightAsdSync::lag_scores(const torch::Tensor& frames, const 
   const auto min_overlap = static_cast<int64_t>(std::ceil(options_.min_overlap_s * kVideoFps));
   std::vector<double> scores;
   for (int k = -lags; k <= lags; ++k) {
+    cancel.throw_if_requested();
     // lag > 0: video frame j meets the audio of time j/25 + lag (audio lags video)
     const auto shift = static_cast<int64_t>(std::llround(k * options_.lag_step_s * 100.0));
     const int64_t j0 = std::max<int64_t>(0, (-shift + kAudioFramesPerVideoFrame - 1) / kAudioFramesPerVideoFrame);
@@ -203,7 +206,8 @@ std::vector<double> LightAsdSync::lag_scores(const torch::Tensor& frames, const 
 }
 
 curation::SyncMetrics LightAsdSync::score(const curation::ClipFrames& clip,
-                                          const std::vector<curation::FrameDetections>& dets) {
+                                          const std::vector<curation::FrameDetections>& dets,
+                                          const CancelToken& cancel) {
   const std::string method = this->method();
   curation::SyncMetrics out;
   auto na = [&](const std::string& why) {
@@ -219,7 +223,7 @@ curation::SyncMetrics LightAsdSync::score(const curation::ClipFrames& clip,
   MfccOptions mo;
   mo.sample_rate = clip.audio_rate;
   const auto features = mfcc(clip.audio, mo).to(torch::kFloat32);
-  out.ncc = lag_scores(frames, features);
+  out.ncc = lag_scores(frames, features, cancel);
   out.lag_step_s = options_.lag_step_s;
   const int lags = (int(out.ncc.size()) - 1) / 2;
   int best = -1;

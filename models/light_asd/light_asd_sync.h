@@ -39,7 +39,8 @@ class LightAsdSync : public curation::SyncModel {
   // lags −max..max; lag_step_s: the step. n/a as the fallback: no audio, or one face in fewer
   // than half the sampled frames; also fewer than 16 frames at 25 fps.
   curation::SyncMetrics score(const curation::ClipFrames& clip,
-                              const std::vector<curation::FrameDetections>& dets) override;
+                              const std::vector<curation::FrameDetections>& dets,
+                              const CancelToken& cancel = CancelToken::none()) override;
   std::string method() const override;
 
   // The face crops the network sees: [T, 112, 112] float 0..255 at 25 fps, one per 25 fps frame
@@ -49,7 +50,9 @@ class LightAsdSync : public curation::SyncModel {
                            const std::vector<curation::FrameDetections>& dets) const;
   // Mean P(speaking) of the crops against the MFCC shifted by each lag (see score()); NaN where
   // the overlap is too short. frames: [T, 112, 112]; mfcc: [N, 13] at 100 frames/s.
-  std::vector<double> lag_scores(const torch::Tensor& frames, const torch::Tensor& mfcc) const;
+  // `cancel` is checked between visual chunks and between lags.
+  std::vector<double> lag_scores(const torch::Tensor& frames, const torch::Tensor& mfcc,
+                                 const CancelToken& cancel = CancelToken::none()) const;
 
   const LightAsd& model() const { return model_; }
   const LightAsdSyncOptions& options() const { return options_; }

@@ -123,6 +123,7 @@ void load_module_state(torch::nn::Module& module, const StateSource& source,
   auto copy = [&](const std::string& name, torch::Tensor target) {
     auto it = by_module.find(name);
     if (it == by_module.end()) return;  // optional and absent
+    options.cancel->throw_if_requested();
     target.copy_(source.get(it->second));
   };
   for (auto& p : module.named_parameters(true)) copy(p.key(), p.value());

@@ -16,6 +16,8 @@
 
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
+
 namespace torch::nn {
 class Module;
 }
@@ -48,6 +50,8 @@ struct LoadOptions {
   std::function<std::string(const std::string&)> rename;
   // Parameters that may be absent from the source (left as initialised).
   std::vector<std::string> optional_names;
+  // Checked before each tensor is copied (s2v::Cancelled); the module is then partly loaded.
+  const CancelToken* cancel = &CancelToken::none();
 };
 
 // A problem found while matching a source against a module.

@@ -45,7 +45,7 @@ TextEncoder::TextEncoder(std::shared_ptr<UMT5EncoderImpl> model, Tokenizer token
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), model_id_(std::move(model_id)),
       cache_(cache_capacity) {}
 
-std::vector<torch::Tensor> TextEncoder::encode(const std::vector<std::string>& prompts) {
+std::vector<torch::Tensor> TextEncoder::encode(const std::vector<std::string>& prompts, const CancelToken& cancel) {
   const auto& w = model_->token_embedding->weight;
   const std::string dtype = c10::toString(w.scalar_type());
   std::vector<torch::Tensor> out(prompts.size());
@@ -70,7 +70,7 @@ std::vector<torch::Tensor> TextEncoder::encode(const std::vector<std::string>& p
     std::copy(tokens[i].mask.begin(), tokens[i].mask.end(), mask[i].data_ptr<int64_t>());
   }
   torch::NoGradGuard no_grad;
-  auto context = model_->forward(ids.to(w.device()), mask.to(w.device()));  // [B, L, dim]
+  auto context = model_->forward(ids.to(w.device()), mask.to(w.device()), cancel);  // [B, L, dim]
   for (int64_t i = 0; i < b; ++i) {
     // as T5EncoderModel.__call__: u[:v] with v = mask.gt(0).sum()
     auto c = context[i].slice(0, 0, tokens[i].length).clone();

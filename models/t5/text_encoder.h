@@ -17,6 +17,7 @@
 
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
 #include "models/t5/tokenizer.h"
 
 namespace s2v::t5 {
@@ -55,7 +56,9 @@ class TextEncoder {
               size_t cache_capacity = 16);
 
   // -> one context [n_valid_i, dim] per prompt (tokens + EOS), on the model's device and dtype.
-  std::vector<torch::Tensor> encode(const std::vector<std::string>& prompts);
+  // `cancel` reaches the encoder's blocks (s2v::Cancelled).
+  std::vector<torch::Tensor> encode(const std::vector<std::string>& prompts,
+                                    const CancelToken& cancel = CancelToken::none());
   torch::Tensor encode(const std::string& prompt);
 
   const Tokenizer& tokenizer() const { return tokenizer_; }

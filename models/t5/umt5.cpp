@@ -194,17 +194,21 @@ UMT5EncoderImpl::UMT5EncoderImpl(const UMT5Config& config, torch::Dtype dtype) :
 }
 
 // ids: [B, L]; mask: [B, L] -> [B, L, dim]
-torch::Tensor UMT5EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
+torch::Tensor UMT5EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask, const CancelToken& cancel) {
   auto x = token_embedding(ids);
   torch::Tensor e;
   if (pos_embedding) e = pos_embedding->forward(x.size(1), x.size(1));
-  for (const auto& block : *blocks) x = block->as<T5SelfAttentionImpl>()->forward(x, mask, e);
+  for (const auto& block : *blocks) {
+    cancel.throw_if_requested();
+    x = block->as<T5SelfAttentionImpl>()->forward(x, mask, e);
+  }
   return norm(x);
 }
 
-void load_umt5(UMT5EncoderImpl& model, const StateSource& source) {
+void load_umt5(UMT5EncoderImpl& model, const StateSource& source, const CancelToken& cancel) {
   LoadOptions o;
   o.what = "umT5 encoder weights";
+  o.cancel = &cancel;
   load_module_state(model, source, o);
 }
 

@@ -17,6 +17,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
 #include "models/t5/module_state.h"
 
 namespace s2v::t5 {
@@ -105,7 +106,9 @@ class UMT5EncoderImpl : public torch::nn::Module {
   explicit UMT5EncoderImpl(const UMT5Config& config = {}, torch::Dtype dtype = torch::kFloat);
   // ids: [B, L] int64; mask: [B, L] (1 = token, 0 = padding) or undefined -> [B, L, dim].
   // Padded positions are computed too; callers keep out[b, :n_valid[b]] (T5EncoderModel).
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask = {});
+  // `cancel` is checked before each block (s2v::Cancelled).
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask = {},
+                        const CancelToken& cancel = CancelToken::none());
 
   const UMT5Config& config() const { return config_; }
 
@@ -121,6 +124,7 @@ TORCH_MODULE(UMT5Encoder);
 
 // Loads models_t5_umt5-xxl-enc-bf16.pth-style weights (names as T5Encoder.state_dict()), converting
 // to the module's dtype. Throws s2v::Error listing every missing/unexpected/mis-shaped tensor.
-void load_umt5(UMT5EncoderImpl& model, const StateSource& source);
+void load_umt5(UMT5EncoderImpl& model, const StateSource& source,
+               const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::t5

@@ -71,7 +71,7 @@ std::vector<int> UniMatchMotion::chosen_pairs(int n, int max_pairs) {
   return out;
 }
 
-curation::MotionMetrics UniMatchMotion::score(const curation::ClipFrames& clip) {
+curation::MotionMetrics UniMatchMotion::score(const curation::ClipFrames& clip, const CancelToken& cancel) {
   curation::MotionMetrics out;
   const int n = int(clip.frames.size());
   out.series.assign(size_t(std::max(n, 0)), std::numeric_limits<double>::quiet_NaN());
@@ -90,6 +90,7 @@ curation::MotionMetrics UniMatchMotion::score(const curation::ClipFrames& clip) 
   double sum = 0.0;
   int count = 0;
   for (size_t start = 0; start < pairs.size(); start += size_t(options_.pairs_per_batch)) {
+    cancel.throw_if_requested();
     const size_t end = std::min(pairs.size(), start + size_t(options_.pairs_per_batch));
     std::vector<torch::Tensor> a, b;
     for (size_t k = start; k < end; ++k) {

@@ -32,7 +32,10 @@ class UniMatchMotion : public curation::MotionModel {
  public:
   UniMatchMotion(UniMatch model, UniMatchMotionOptions options = {});
 
-  curation::MotionMetrics score(const curation::ClipFrames& clip) override;
+  // `cancel` is checked before each batch of pairs (one pair with the default pairs_per_batch),
+  // so a cancel waits for one frame pair at most.
+  curation::MotionMetrics score(const curation::ClipFrames& clip,
+                                const CancelToken& cancel = CancelToken::none()) override;
   std::string method() const override;
 
   // A BGR CV_8UC3 frame as the network input: [3, input_h, input_w] RGB 0..255 float, transposed

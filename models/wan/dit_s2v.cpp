@@ -369,7 +369,7 @@ torch::Tensor WanModelS2VImpl::forward(const DiTInputs& in, DiTTrace* trace) {
 }
 
 void load_dit_weights(WanModelS2VImpl& model, const weights::TensorSource& source, torch::Device packed_device,
-                      bool stream_packed) {
+                      bool stream_packed, const CancelToken& cancel) {
   torch::NoGradGuard no_grad;
   weights::ExpectedTensors expected;
   std::map<std::string, std::vector<int64_t>> shapes;
@@ -381,6 +381,7 @@ void load_dit_weights(WanModelS2VImpl& model, const weights::TensorSource& sourc
   const auto packed = keep_packed(source);
   for (auto& p : model.named_parameters(/*recurse=*/true)) {
     if (packed && packed(p.key())) continue;
+    cancel.throw_if_requested();
     auto& param = p.value();
     param.copy_(weights::load_as(source, p.key(), param.scalar_type(), param.device()).reshape(param.sizes()));
   }

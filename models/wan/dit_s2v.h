@@ -24,6 +24,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
 #include "models/wan/attention.h"
 #include "models/wan/audio_encoder.h"
 #include "models/wan/audio_injector.h"
@@ -165,7 +166,8 @@ TORCH_MODULE(WanModelS2V);
 // size-1 dimensions only. Tensors the model was built to keep packed (keep_packed) stay packed,
 // their bytes on packed_device (model.packed); the others are converted into the parameters.
 // With stream_packed the packed bytes stay in host memory and are uploaded a block at a time.
+// `cancel` is checked before each tensor (minutes for the 14B model): s2v::Cancelled.
 void load_dit_weights(WanModelS2VImpl& model, const weights::TensorSource& source, torch::Device packed_device,
-                      bool stream_packed = false);
+                      bool stream_packed = false, const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::wan

@@ -160,33 +160,34 @@ void WanVae::to(torch::Device device, torch::ScalarType dtype) {
   inv_std_ = inv_std_.to(device, dtype);
 }
 
-torch::Tensor WanVae::encode(const torch::Tensor& video) const {
+torch::Tensor WanVae::encode(const torch::Tensor& video, const CancelToken& cancel) const {
   check_video(video, "encode", 3);
   torch::NoGradGuard no_grad;
   vae::CpuBlockReuse reuse;
   const auto& ref = mean_;
-  auto z = model_->encode(video.to(ref.device(), ref.scalar_type()), mean_, inv_std_);
+  auto z = model_->encode(video.to(ref.device(), ref.scalar_type()), mean_, inv_std_, cancel);
   return z.to(torch::kFloat32);
 }
 
-torch::Tensor WanVae::decode_raw(const torch::Tensor& latents) const {
+torch::Tensor WanVae::decode_raw(const torch::Tensor& latents, const CancelToken& cancel) const {
   check_video(latents, "decode", config_.z_dim);
   torch::NoGradGuard no_grad;
   vae::CpuBlockReuse reuse;
   const auto& ref = mean_;
-  auto v = model_->decode(latents.to(ref.device(), ref.scalar_type()), mean_, inv_std_);
+  auto v = model_->decode(latents.to(ref.device(), ref.scalar_type()), mean_, inv_std_, cancel);
   return v.to(torch::kFloat32);
 }
 
 torch::Tensor WanVae::decode_unclamped(const torch::Tensor& latents) const {
-  return decode_raw(latents);
+  return decode_raw(latents, CancelToken::none());
 }
 
-torch::Tensor WanVae::decode(const torch::Tensor& latents) const {
-  return decode_raw(latents).clamp_(-1.0, 1.0);
+torch::Tensor WanVae::decode(const torch::Tensor& latents, const CancelToken& cancel) const {
+  return decode_raw(latents, cancel).clamp_(-1.0, 1.0);
 }
 
-torch::Tensor WanVae::decode_tiled(const torch::Tensor& latents, const VaeTiling& tiling) const {
+torch::Tensor WanVae::decode_tiled(const torch::Tensor& latents, const VaeTiling& tiling,
+                                   const CancelToken& cancel) const {
   check_video(latents, "decode", config_.z_dim);
   const int64_t tile = tiling.tile_latent, overlap = tiling.overlap_latent;
   if (tile <= 0 || overlap < 0 || overlap >= tile)
@@ -194,7 +195,7 @@ torch::Tensor WanVae::decode_tiled(const torch::Tensor& latents, const VaeTiling
                     " and overlap " + std::to_string(overlap),
                 ErrorKind::InvalidArgument);
   const int64_t lh = latents.size(3), lw = latents.size(4);
-  if (lh <= tile && lw <= tile) return decode(latents);
+  if (lh <= tile && lw <= tile) return decode(latents, cancel);
 
   // Tile origins along one axis: stride tile - overlap, the last tile flush with the edge.
   auto origins = [&](int64_t size) {
@@ -227,7 +228,7 @@ torch::Tensor WanVae::decode_tiled(const torch::Tensor& latents, const VaeTiling
   for (size_t iy = 0; iy < oy.size(); ++iy) {
     for (size_t ix = 0; ix < ox.size(); ++ix) {
       const int64_t th = std::min(tile, lh), tw = std::min(tile, lw);
-      auto piece = decode_raw(latents.narrow(3, oy[iy], th).narrow(4, ox[ix], tw));
+      auto piece = decode_raw(latents.narrow(3, oy[iy], th).narrow(4, ox[ix], tw), cancel);
       if (!out.defined()) {
         out = torch::zeros({piece.size(0), piece.size(1), piece.size(2), lh * s, lw * s});
         weight = torch::zeros({lh * s, lw * s});

@@ -18,6 +18,8 @@
 
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
+
 namespace torch::nn {
 class Module;
 }
@@ -78,22 +80,25 @@ class WanVae {
   // Moves the weights (and the statistics) to a device / dtype; inputs are cast to match.
   void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32);
 
+  // `cancel` is checked before every chunk (one or four frames, one latent frame) and tile: a
+  // generation job's cancel stops a long encode or decode there (s2v::Cancelled).
   // video: [B, 3, T, H, W] in [-1, 1], H and W multiples of 8 -> normalised latent mean
   // [B, z_dim, 1 + (T-1)/4, H/8, W/8] float32.
-  torch::Tensor encode(const torch::Tensor& video) const;
+  torch::Tensor encode(const torch::Tensor& video, const CancelToken& cancel = CancelToken::none()) const;
   // latents: [B, z_dim, T', H', W'] -> video [B, 3, 1 + 4(T'-1), 8H', 8W'] float32 in [-1, 1].
-  torch::Tensor decode(const torch::Tensor& latents) const;
+  torch::Tensor decode(const torch::Tensor& latents, const CancelToken& cancel = CancelToken::none()) const;
   // The same without the final clamp (what WanVAE_.decode returns; for parity checks).
   torch::Tensor decode_unclamped(const torch::Tensor& latents) const;
   // decode() in overlapping spatial tiles (bounded memory for large frames), clamped.
-  torch::Tensor decode_tiled(const torch::Tensor& latents, const VaeTiling& tiling = {}) const;
+  torch::Tensor decode_tiled(const torch::Tensor& latents, const VaeTiling& tiling = {},
+                             const CancelToken& cancel = CancelToken::none()) const;
 
   // The WanVAE_ module: named_parameters() are the official checkpoint keys.
   torch::nn::Module& module();
   std::vector<std::string> parameter_names() const;
 
  private:
-  torch::Tensor decode_raw(const torch::Tensor& latents) const;
+  torch::Tensor decode_raw(const torch::Tensor& latents, const CancelToken& cancel) const;
 
   WanVaeConfig config_;
   std::shared_ptr<vae::WanVAEImpl> model_;

@@ -432,14 +432,15 @@ WanVAEImpl::WanVAEImpl(const WanVaeConfig& config) : config_(config) {
   decoder_ = register_module("decoder", Decoder3d(config));
 }
 
-torch::Tensor WanVAEImpl::encode(const torch::Tensor& x, const torch::Tensor& mean,
-                                 const torch::Tensor& inv_std) {
+torch::Tensor WanVAEImpl::encode(const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& inv_std,
+                                 const CancelToken& cancel) {
   // x: [B, 3, T, H, W]; chunks of 1, 4, 4, ... frames through one feature cache
   FeatCache cache;
   const int64_t t = x.size(2);
   const int64_t iters = 1 + (t - 1) / 4;
   std::vector<torch::Tensor> outs;
   for (int64_t i = 0; i < iters; ++i) {
+    cancel.throw_if_requested();
     cache.index = 0;
     const int64_t begin = i == 0 ? 0 : 1 + 4 * (i - 1);
     const int64_t len = i == 0 ? 1 : std::min<int64_t>(4, t - begin);
@@ -451,8 +452,8 @@ torch::Tensor WanVAEImpl::encode(const torch::Tensor& x, const torch::Tensor& me
   return (mu - mean.view({1, z, 1, 1, 1})) * inv_std.view({1, z, 1, 1, 1});
 }
 
-torch::Tensor WanVAEImpl::decode(const torch::Tensor& z_in, const torch::Tensor& mean,
-                                 const torch::Tensor& inv_std) {
+torch::Tensor WanVAEImpl::decode(const torch::Tensor& z_in, const torch::Tensor& mean, const torch::Tensor& inv_std,
+                                 const CancelToken& cancel) {
   // z: [B, z, T', H', W']; one latent frame at a time through one feature cache
   const int64_t zd = config_.z_dim;
   const torch::Tensor z = z_in / inv_std.view({1, zd, 1, 1, 1}) + mean.view({1, zd, 1, 1, 1});
@@ -460,6 +461,7 @@ torch::Tensor WanVAEImpl::decode(const torch::Tensor& z_in, const torch::Tensor&
   FeatCache cache;
   std::vector<torch::Tensor> outs;
   for (int64_t i = 0; i < x.size(2); ++i) {
+    cancel.throw_if_requested();
     cache.index = 0;
     outs.push_back(decoder_->forward(x.narrow(2, i, 1), &cache));
   }

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include "models/base/cancel.h"
 #include "models/wan/vae.h"
 
 namespace s2v::wan::vae {
@@ -142,13 +143,14 @@ class WanVAEImpl : public torch::nn::Module {
  public:
   explicit WanVAEImpl(const WanVaeConfig& config);
 
+  // `cancel` is checked before each chunk (s2v::Cancelled).
   // as WanVAE_.encode(x, scale): x [B, 3, T, H, W] -> normalised mean [B, z, 1 + (T-1)/4, H/8, W/8]
-  torch::Tensor encode(const torch::Tensor& x, const torch::Tensor& mean,
-                       const torch::Tensor& inv_std);
+  torch::Tensor encode(const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& inv_std,
+                       const CancelToken& cancel = CancelToken::none());
   // as WanVAE_.decode(z, scale): z [B, z, T', H', W'] -> video [B, 3, 1 + 4(T'-1), 8H', 8W'],
   // not clamped
-  torch::Tensor decode(const torch::Tensor& z, const torch::Tensor& mean,
-                       const torch::Tensor& inv_std);
+  torch::Tensor decode(const torch::Tensor& z, const torch::Tensor& mean, const torch::Tensor& inv_std,
+                       const CancelToken& cancel = CancelToken::none());
 
   const WanVaeConfig& config() const { return config_; }
 

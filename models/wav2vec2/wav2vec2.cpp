@@ -132,11 +132,12 @@ EncoderImpl::EncoderImpl(const Wav2Vec2Config& c) {
 }
 
 // x: [B, F, D] -> [layers + 1, B, F, D]
-torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
+torch::Tensor EncoderImpl::forward(const torch::Tensor& x, const CancelToken& cancel) {
   // as Wav2Vec2EncoderStableLayerNorm.forward with output_hidden_states=True
   std::vector<torch::Tensor> states;
   auto h = x + pos_conv_embed(x);
   for (const auto& layer : *layers) {
+    cancel.throw_if_requested();
     states.push_back(h);
     h = layer->as<EncoderLayerImpl>()->forward(h);
   }
@@ -151,28 +152,28 @@ Wav2Vec2ModelImpl::Wav2Vec2ModelImpl(const Wav2Vec2Config& c) {
 }
 
 // normalized: [B, T] -> [layers + 1, B, F, D]
-torch::Tensor Wav2Vec2ModelImpl::forward(const torch::Tensor& normalized) {
+torch::Tensor Wav2Vec2ModelImpl::forward(const torch::Tensor& normalized, const CancelToken& cancel) {
   auto features = feature_extractor(normalized).transpose(1, 2);  // [B, F, C]
-  return encoder(feature_projection(features));
+  return encoder->forward(feature_projection(features), cancel);
 }
 
 Wav2Vec2EncoderImpl::Wav2Vec2EncoderImpl(const Wav2Vec2Config& config) : config_(config) {
   wav2vec2 = register_module("wav2vec2", Wav2Vec2Model(config));
 }
 
-torch::Tensor Wav2Vec2EncoderImpl::forward(const torch::Tensor& normalized) {
+torch::Tensor Wav2Vec2EncoderImpl::forward(const torch::Tensor& normalized, const CancelToken& cancel) {
   const auto& w = wav2vec2->feature_projection->projection->weight;
   auto x = normalized.dim() == 1 ? normalized.unsqueeze(0) : normalized;
   if (x.size(-1) < config_.conv_kernel.front() || config_.num_frames(x.size(-1)) < 1)
     throw Error("the audio is too short for wav2vec2: " + std::to_string(x.size(-1)) +
                     " samples give no feature frame",
                 ErrorKind::InvalidArgument);
-  return wav2vec2(x.to(w.device(), w.scalar_type()));
+  return wav2vec2->forward(x.to(w.device(), w.scalar_type()), cancel);
 }
 
-torch::Tensor Wav2Vec2EncoderImpl::hidden_states(const torch::Tensor& waveform) {
+torch::Tensor Wav2Vec2EncoderImpl::hidden_states(const torch::Tensor& waveform, const CancelToken& cancel) {
   torch::NoGradGuard no_grad;
-  return forward(normalize_waveform(waveform.reshape({1, -1}))).squeeze(1);
+  return forward(normalize_waveform(waveform.reshape({1, -1})), cancel).squeeze(1);
 }
 
 torch::Tensor normalize_waveform(const torch::Tensor& waveform) {
@@ -182,8 +183,9 @@ torch::Tensor normalize_waveform(const torch::Tensor& waveform) {
   return ((x - mean) / torch::sqrt(var + 1e-7)).to(torch::kFloat);
 }
 
-void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source) {
+void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source, const CancelToken& cancel) {
   LoadOptions o;
+  o.cancel = &cancel;
   o.what = "wav2vec2 weights";
   o.ignored_prefixes = {"lm_head.", "wav2vec2.masked_spec_embed", "masked_spec_embed"};
   o.rename = [](const std::string& name) {

@@ -19,6 +19,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
 #include "models/t5/module_state.h"
 #include "models/wav2vec2/wav2vec2_config.h"
 
@@ -100,8 +101,9 @@ TORCH_MODULE(EncoderLayer);
 class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(const Wav2Vec2Config& c);
-  // x: [B, F, D] -> hidden states [layers + 1, B, F, D] as HF output_hidden_states
-  torch::Tensor forward(const torch::Tensor& x);
+  // x: [B, F, D] -> hidden states [layers + 1, B, F, D] as HF output_hidden_states. `cancel` is
+  // checked before each layer (s2v::Cancelled).
+  torch::Tensor forward(const torch::Tensor& x, const CancelToken& cancel = CancelToken::none());
   PositionalConvEmbedding pos_conv_embed{nullptr};
   torch::nn::LayerNorm layer_norm{nullptr};
   torch::nn::ModuleList layers{nullptr};
@@ -112,7 +114,8 @@ TORCH_MODULE(Encoder);
 class Wav2Vec2ModelImpl : public torch::nn::Module {
  public:
   explicit Wav2Vec2ModelImpl(const Wav2Vec2Config& c);
-  torch::Tensor forward(const torch::Tensor& normalized);  // [B, T] -> [layers + 1, B, F, D]
+  // [B, T] -> [layers + 1, B, F, D]
+  torch::Tensor forward(const torch::Tensor& normalized, const CancelToken& cancel = CancelToken::none());
   FeatureExtractor feature_extractor{nullptr};
   FeatureProjection feature_projection{nullptr};
   Encoder encoder{nullptr};
@@ -126,9 +129,10 @@ class Wav2Vec2EncoderImpl : public torch::nn::Module {
   // normalized: [B, T] (or [T]) 16 kHz samples already normalised ->
   // all hidden states [layers + 1, B, F, D] (F at 50 Hz): [input to layer 1 (features +
   // positional conv, no norm), outputs of layers 1..N-1, final layer_norm(output of layer N)].
-  torch::Tensor forward(const torch::Tensor& normalized);
+  // `cancel` is checked before each encoder layer (s2v::Cancelled).
+  torch::Tensor forward(const torch::Tensor& normalized, const CancelToken& cancel = CancelToken::none());
   // waveform: [T] 16 kHz mono -> [layers + 1, F, D], normalising first (as Wav2Vec2Processor)
-  torch::Tensor hidden_states(const torch::Tensor& waveform);
+  torch::Tensor hidden_states(const torch::Tensor& waveform, const CancelToken& cancel = CancelToken::none());
   const Wav2Vec2Config& config() const { return config_; }
   Wav2Vec2Model wav2vec2{nullptr};
 
@@ -145,6 +149,8 @@ torch::Tensor normalize_waveform(const torch::Tensor& waveform);
 // prefix, the old weight-norm names (weight_g, weight_v) and the newer parametrization names
 // (parametrizations.weight.original0 / original1); ignores lm_head.* and masked_spec_embed.
 // Throws s2v::Error listing every missing/unexpected/mis-shaped tensor.
-void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source);
+// `cancel` is checked before each tensor.
+void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source,
+                   const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::wav2vec2

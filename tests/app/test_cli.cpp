@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/require_data.h"
 #include "core/media/probe.h"
 
 namespace fs = std::filesystem;
@@ -258,7 +259,7 @@ class TestCli : public QObject {
 
   void inspectSummarisesACheckpointAndRejectsMissingFiles() {
     const QString file = QString(S2V_SHARED_DIR) + "/testdata/parity/umt5_encoder_tiny.safetensors";
-    if (!QFile::exists(file)) QSKIP("../shared/testdata/parity is not beside the repository");
+    S2V_REQUIRE_FILE(file.toStdString(), file.toStdString() + " (../shared/testdata/parity beside the repository)");
     auto [rc, out, err] = run({"inspect", file});
     QVERIFY2(rc == 0, qPrintable(err));
     QVERIFY2(out.contains("F32") && out.contains("tensors"), qPrintable(out));
@@ -273,7 +274,7 @@ class TestCli : public QObject {
   // default, bit for bit ggml's values (the reference *_expected.safetensors), or bfloat16.
   void inspectAndConvertGguf() {
     const QString dir = QString(S2V_SHARED_DIR) + "/testdata/gguf/";
-    if (!QFile::exists(dir + "tiny_quants.gguf")) QSKIP("../shared/testdata/gguf is not beside the repository");
+    S2V_REQUIRE_FILE((dir + "tiny_quants.gguf").toStdString(), (dir + "tiny_quants.gguf (../shared/testdata/gguf)").toStdString());
     auto [rc, out, err] = run({"inspect", dir + "tiny_quants.gguf"});
     QVERIFY2(rc == 0, qPrintable(err));
     QVERIFY2(out.contains("GGUF v3") && out.contains("architecture: wan") && out.contains("Q4_K 1 tensors"),

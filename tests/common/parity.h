@@ -3,9 +3,14 @@
 // S2V_PARITY_DIR overrides), the files of one kind chosen by prefix, metadata as JSON, and the
 // relative error |out - ref| / |ref|.
 //
+// Parity suites are data-driven: a test's _data() calls add_file_rows() (one row per file, tagged
+// with the file name, so a failure names its file and `<suite> <test>:<file>` runs one), and the
+// test takes its file with S2V_FETCH_FILE.
+//
 // Missing data is a failure: a suite that finds no file of its kind fails with
-// S2V_REQUIRE_DATA (a green run must mean "checked"), unless S2V_ALLOW_MISSING_PARITY=1 is set,
-// which turns it into a skip that names what is missing.
+// S2V_REQUIRE_DATA / S2V_FETCH_FILE (a green run must mean "checked"), unless
+// S2V_ALLOW_MISSING_PARITY=1 is set, which turns it into a skip that names what is missing
+// (tests/common/require_data.h).
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,9 +19,12 @@
 #include <string>
 #include <vector>
 
+#include <QString>
+#include <QtTest/QtTest>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/require_data.h"
 #include "models/weights/safetensors.h"
 
 namespace s2v::test {
@@ -43,10 +51,13 @@ inline std::vector<std::filesystem::path> parity_files(const std::string& prefix
   return out;
 }
 
-// S2V_ALLOW_MISSING_PARITY=1: a suite without its data skips instead of failing.
-inline bool missing_data_allowed() {
-  const char* env = std::getenv("S2V_ALLOW_MISSING_PARITY");
-  return env && std::string(env) == "1";
+// In a _data() function: a file column and one row per file, tagged with its name. With no
+// file, one row tagged "missing" whose empty path S2V_FETCH_FILE turns into the missing-data
+// failure (a _data() without rows would run nothing and pass).
+inline void add_file_rows(const std::vector<std::filesystem::path>& files) {
+  QTest::addColumn<QString>("s2v_file");
+  if (files.empty()) QTest::newRow("missing") << QString();
+  for (const auto& f : files) QTest::newRow(f.filename().string().c_str()) << QString::fromStdString(f.string());
 }
 
 // A metadata entry that holds JSON text (config, call, ...); null when absent.
@@ -80,15 +91,9 @@ inline double max_abs_error(const torch::Tensor& out, const torch::Tensor& ref) 
 
 }  // namespace s2v::test
 
-// Inside a Qt Test function: fail (or, with S2V_ALLOW_MISSING_PARITY=1, skip) when `files` is
-// empty, naming what was looked for and where.
-#define S2V_REQUIRE_DATA(files, what)                                                          \
-  do {                                                                                         \
-    if ((files).empty()) {                                                                     \
-      const std::string s2v_missing_ = std::string("no ") + (what) +                          \
-                                       " found (a parity suite without its data checks nothing; " \
-                                       "set S2V_ALLOW_MISSING_PARITY=1 to skip instead)";      \
-      if (s2v::test::missing_data_allowed()) QSKIP(s2v_missing_.c_str());                      \
-      QFAIL(s2v_missing_.c_str());                                                             \
-    }                                                                                          \
-  } while (0)
+// In a data-driven test: declares `var` (std::filesystem::path), the row's file; the "missing"
+// row fails (or skips, with S2V_ALLOW_MISSING_PARITY=1) naming `what`.
+#define S2V_FETCH_FILE(var, what)                                                        \
+  QFETCH(QString, s2v_file);                                                             \
+  S2V_REQUIRE_DATA(s2v_file.isEmpty() ? std::vector<int>{} : std::vector<int>{1}, what); \
+  const std::filesystem::path var = s2v_file.toStdString()

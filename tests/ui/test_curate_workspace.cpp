@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "core/curation/preset.h"
+#include "core/curation/results_db.h"
 #include "core/pose_draw/draw.h"
 #include "ui/curate/clip_viewer.h"
 #include "ui/curate/curate_model.h"
@@ -432,6 +433,39 @@ class TestCurateWorkspace : public QObject {
     for (int r = 0; r < w->model()->rowCount(); ++r)
       QCOMPARE(other->model()->row(r).verdict, w->model()->row(r).verdict);
     QCOMPARE(other->thresholds()->spin(t)->value(), 12.5);
+  }
+
+  // While a folder is scored its rows appear one by one, judged by the preset on screen (which
+  // the job was given, so the stored verdicts are the shown ones); a cancel stops the job, says
+  // so, and opens the database with the rows it committed.
+  void rowsAppearWhileScoringAndACancelKeepsThem() {
+    CurateWorkspace w(jobs_.get());
+    w.usePreset("lenient");
+    QSignalSpy loaded(&w, &CurateWorkspace::databaseLoaded);
+    w.openFolder(sampleFolder());  // the three samples, whole: tens of seconds of scoring
+    QTRY_VERIFY_WITH_TIMEOUT(w.model()->rowCount() >= 1, 240000);
+    QCOMPARE(loaded.count(), 0);  // shown live, not read at the end
+    QString running;
+    for (const auto& r : jobs_->jobs())
+      if (r.spec.kind == "curate" && r.state == s2v::jobs::JobState::Running) running = QString::fromStdString(r.id);
+    QVERIFY2(!running.isEmpty(), "the curate job ended before its first row was shown");
+    QVERIFY(w.model()->rowCount() < 3);
+    QVERIFY(jobs_->cancel(running));
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    QVERIFY2(w.status().startsWith("Scoring cancelled"), qPrintable(w.status()));
+    const int rows = w.model()->rowCount();
+    QVERIFY(rows >= 1 && rows < 3);
+    QCOMPARE(loaded.at(0).at(1).toInt(), rows);
+    // the verdicts in the database are the table's: the job judged with the lenient preset
+    const auto stored = s2v::curation::ResultsDb(w.databasePath().toStdString(),
+                                                 s2v::curation::ResultsDb::Mode::ReadOnly).all();
+    QCOMPARE(int(stored.size()), rows);
+    for (const auto& s : stored) {
+      QVERIFY2(s.error.empty(), s.error.c_str());
+      auto judged = s;
+      s2v::curation::apply_preset(w.model()->preset(), judged);
+      QCOMPARE(QString::fromStdString(s.verdict), QString::fromStdString(judged.verdict));
+    }
   }
 };
 

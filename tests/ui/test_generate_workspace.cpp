@@ -22,6 +22,7 @@
 #include <QtTest>
 #include <cmath>
 
+#include "common/programs.h"
 #include "core/generate/demo_model.h"
 #include "core/generate/generate_params.h"
 #include "core/generate/model_folder.h"
@@ -40,6 +41,7 @@
 
 using namespace s2v;
 using namespace s2v::ui;
+using s2v::test::ffmpeg;  // tests/common/programs.h
 
 class TestGenerateWorkspace : public QObject {
   Q_OBJECT
@@ -48,12 +50,6 @@ class TestGenerateWorkspace : public QObject {
   QString portrait_, audio_, pose_;
   static constexpr double kAudioSeconds = 12.0;
   static constexpr int kPortraitW = 320, kPortraitH = 400;
-
-  static bool ffmpeg(const QStringList& args) {
-    QProcess p;
-    p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
-    return p.waitForFinished(60000) && p.exitCode() == 0;
-  }
 
   // Loads the portrait and the audio and waits until both are in and the waveform is drawn.
   static void loadInputs(GenerateWorkspace& w, const QString& portrait, const QString& audio) {

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "common/programs.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/model_folder.h"
 #include "core/jobs/worker_protocol.h"
@@ -35,11 +36,7 @@ std::vector<media::RgbFrame> allFrames(const QString& video) {
   return media::read_frames(video.toStdString(), idx);
 }
 
-bool ffmpeg(const QStringList& args) {
-  QProcess p;
-  p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
-  return p.waitForFinished(60000) && p.exitCode() == 0;
-}
+using s2v::test::ffmpeg;  // tests/common/programs.h
 
 // Every event of one job as the GUI saw it.
 struct Seen {
@@ -230,7 +227,8 @@ class TestJobWorkers : public QObject {
   void cancelDuringTheLastDecodeEndsCancelled() {
     MainWindow w;
     w.show();
-    // the decode of each clip takes 3 s and does not look at the cancel file (as the real one)
+    // the worker holds 3 s when each clip's decode is reported, without looking at the cancel file;
+    // the decode that follows checks the job's token at every VAE chunk
     w.jobs()->setWorkerArguments({"--hold-at", "decoding:3000"});
     w.jobs()->setCancelGrace(60000);  // polite: the worker itself must stop
     const QString id = w.jobs()->submit(renderSpec());
@@ -254,8 +252,10 @@ class TestJobWorkers : public QObject {
     qInfo() << "states:" << seen->states;
     QCOMPARE(state(w, id), QString("cancelled"));
     QVERIFY(!seen->states.contains("done"));
-    // the clip whose decode was under way is kept: the resumed job only joins the clips
-    QVERIFY(QFile::exists(w.jobs()->jobFolder(id) + "/clips/clip_0001.mp4"));
+    // the finished clip is kept; the decode under way stopped at its first VAE chunk, so that clip
+    // is rendered again by the retry (the same frames: the seeds are the job's)
+    QVERIFY(QFile::exists(w.jobs()->jobFolder(id) + "/clips/clip_0000.mp4"));
+    QVERIFY(!QFile::exists(w.jobs()->jobFolder(id) + "/clips/clip_0001.mp4"));
     w.jobDock()->selectJob(id);
     w.jobDock()->findChild<QPushButton*>("retryJob")->click();
     QTRY_COMPARE_WITH_TIMEOUT(state(w, id), QString("done"), 300000);

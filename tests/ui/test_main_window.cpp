@@ -16,6 +16,7 @@
 
 #include <QTableView>
 
+#include "common/programs.h"
 #include "ui/about.h"
 #include "ui/curate/curate_workspace.h"
 #include "ui/generate/drop_area.h"
@@ -28,18 +29,13 @@
 #include "core/curation/network_models.h"
 
 using namespace s2v::ui;
+using s2v::test::ffmpeg;  // tests/common/programs.h
 
 class TestMainWindow : public QObject {
   Q_OBJECT
 
   QTemporaryDir dir_;
   QString image_, audio_, fakePng_, silentVideo_;
-
-  static bool ffmpeg(const QStringList& args) {
-    QProcess p;
-    p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
-    return p.waitForFinished(60000) && p.exitCode() == 0;
-  }
 
   static void drop(QWidget* target, const QStringList& files) {
     QMimeData mime;

@@ -142,6 +142,23 @@ void CurateTableModel::setRows(std::vector<curation::ClipScores> rows) {
   emit verdictsChanged();
 }
 
+void CurateTableModel::upsertRow(curation::ClipScores row) {
+  curation::apply_preset(preset_, row);
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    if (rows_[i].path != row.path) continue;
+    rows_[i] = std::move(row);
+    const int r = static_cast<int>(i);
+    emit dataChanged(index(r, 0), index(r, columnCount() - 1));
+    emit verdictsChanged();
+    return;
+  }
+  const int r = rowCount();
+  beginInsertRows({}, r, r);
+  rows_.push_back(std::move(row));
+  endInsertRows();
+  emit verdictsChanged();
+}
+
 void CurateTableModel::setPreset(curation::Preset preset) {
   preset_ = std::move(preset);
   judgeAll();

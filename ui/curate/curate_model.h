@@ -36,6 +36,9 @@ class CurateTableModel : public QAbstractTableModel {
 
   // Replaces the rows and judges them with the current preset.
   void setRows(std::vector<curation::ClipScores> rows);
+  // Adds a row, or replaces the row of the same path, judged with the current preset: the rows a
+  // curate job reports one by one while it scores.
+  void upsertRow(curation::ClipScores row);
   const std::vector<curation::ClipScores>& rows() const { return rows_; }
   const curation::ClipScores& row(int r) const { return rows_.at(static_cast<size_t>(r)); }
 

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "core/curate_job/curate_job.h"
 #include "core/curation/results_db.h"
@@ -178,6 +179,7 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
           [this](const QModelIndex& i) { openClip(proxy_->mapToSource(i).row()); });
   connect(model_, &CurateTableModel::verdictsChanged, this, &CurateWorkspace::updateStatus);
   connect(jobs_, &JobQueueAdapter::jobChanged, this, &CurateWorkspace::onJobChanged);
+  connect(jobs_, &JobQueueAdapter::previewReady, this, &CurateWorkspace::onRowScored);
 }
 
 QString CurateWorkspace::status() const { return status_->text(); }
@@ -234,8 +236,8 @@ void CurateWorkspace::submitCurate(const QStringList& inputs, const QString& db,
   jobs::JobSpec spec;
   spec.kind = curation::kCurateKind;
   spec.title = title.toStdString();
-  // Built-in presets go by name; a loaded preset is re-applied here on load anyway.
-  spec.params = {{"inputs", in}, {"db", db.toStdString()}, {"preset", "talking-head"}};
+  // The thresholds on screen judge the rows the job stores, so the table and the database agree.
+  spec.params = {{"inputs", in}, {"db", db.toStdString()}, {"preset", nlohmann::json::parse(model_->preset().to_json())}};
   if (maxSeconds > 0) spec.params["max_seconds"] = maxSeconds;
   // The networks chosen in Settings (the job checks and loads them; a bad file fails the job
   // with a sentence naming it).
@@ -243,6 +245,12 @@ void CurateWorkspace::submitCurate(const QStringList& inputs, const QString& db,
   spec.params["jobs"] = settings.curationJobs;
   for (auto it = settings.curationWeights.begin(); it != settings.curationWeights.end(); ++it)
     spec.params[it.key().toStdString()] = it.value().toStdString();
+  // The table follows the job from its first row: the rows of this database appear as they are
+  // scored (the whole database, with clips scored by earlier runs, is read when the job ends).
+  dbPath_ = db;
+  message_ = tr("Scoring");
+  ++loadGeneration_;  // a database still being read would replace the live rows
+  model_->setRows({});
   pendingJob_ = jobs_->submit(spec);
 }
 
@@ -281,13 +289,53 @@ void CurateWorkspace::scoreSampleClips(double maxSeconds) {
 
 void CurateWorkspace::onJobChanged(const JobUpdate& u) {
   if (pendingJob_.isEmpty() || QString::fromStdString(u.record.id) != pendingJob_) return;
-  if (u.record.state == jobs::JobState::Done) {
-    pendingJob_.clear();
-    openDatabase(pendingDb_);
-  } else if (u.record.state == jobs::JobState::Failed) {
-    pendingJob_.clear();
-    status_->setText(tr("Scoring failed: %1").arg(QString::fromStdString(u.record.error)));
+  const jobs::JobState state = u.record.state;
+  if (!jobs::is_final(state) && state != jobs::JobState::Interrupted) return;
+  pendingJob_.clear();
+  // Every end opens the database: a cancelled or failed run keeps the rows it committed.
+  const QString db = pendingDb_;
+  const QString ending = state == jobs::JobState::Done        ? QString()
+                         : state == jobs::JobState::Cancelled ? tr("Scoring cancelled")
+                         : state == jobs::JobState::Failed
+                             ? tr("Scoring failed: %1").arg(QString::fromStdString(u.record.error))
+                             : tr("Scoring interrupted");
+  if (!QFileInfo::exists(db)) {  // stopped before the database was created
+    status_->setText(ending.isEmpty() ? tr("No results database was written") : ending);
+    return;
   }
+  openDatabase(db);
+  if (!ending.isEmpty()) {
+    // openDatabase names the file when it is read; the ending stays in front of the counts
+    const int generation = loadGeneration_;
+    connect(this, &CurateWorkspace::databaseLoaded, this, [this, ending, generation] {
+      if (generation != loadGeneration_) return;
+      message_ = ending;
+      updateStatus();
+    }, Qt::SingleShotConnection);
+    status_->setText(ending);
+  }
+}
+
+void CurateWorkspace::onRowScored(const QString& jobId, const QString& clipPath) {
+  // only while the table shows the job's database (another one may have been opened meanwhile);
+  // the database read when the job ends holds every row, so a row dropped here is not lost
+  if (pendingJob_.isEmpty() || jobId != pendingJob_ || dbPath_ != pendingDb_) return;
+  const int generation = loadGeneration_;
+  auto row = std::make_shared<std::optional<curation::ClipScores>>();
+  QThread* reader = QThread::create([row, db = pendingDb_.toStdString(), clip = clipPath.toStdString()] {
+    try {
+      *row = curation::ResultsDb(db, curation::ResultsDb::Mode::ReadOnly).get(clip);
+    } catch (const std::exception&) {
+      // the row shows when the job ends and the whole database is read
+    }
+  });
+  connect(reader, &QThread::finished, this, [this, reader, row, generation] {
+    reader->deleteLater();
+    if (generation != loadGeneration_ || !row->has_value()) return;
+    model_->upsertRow(std::move(**row));
+    updateStatus();
+  });
+  reader->start();
 }
 
 void CurateWorkspace::openDatabase(const QString& dbPath) {

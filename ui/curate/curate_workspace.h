@@ -60,6 +60,8 @@ class CurateWorkspace : public QWidget {
 
  private:
   void onJobChanged(const JobUpdate& u);
+  // A row the running curate job has just committed: read off the GUI thread, then shown.
+  void onRowScored(const QString& jobId, const QString& clipPath);
   void submitCurate(const QStringList& inputs, const QString& db, const QString& title, double maxSeconds);
   void applyRangeFilter();
   void updateStatus();

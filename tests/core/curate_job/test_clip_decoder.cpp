@@ -8,6 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "common/programs.h"
 #include "core/curate_job/clip_decoder.h"
 #include "models/base/error.h"
 
@@ -16,11 +17,7 @@ using namespace s2v::curation;
 
 namespace {
 
-bool ffmpeg(const QStringList& args) {
-  QProcess p;
-  p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
-  return p.waitForFinished(120000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-}
+using s2v::test::ffmpeg;
 
 // The source frame index shown by a decoded frame: luma 2n in limited range, grey = (Y-16)·255/219.
 double frame_index(const cv::Mat& bgr) {

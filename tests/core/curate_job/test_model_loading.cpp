@@ -13,6 +13,8 @@
 
 #include <torch/torch.h>
 
+#include "common/programs.h"
+#include "curate_job_test_util.h"
 #include "core/curate_job/clip_decoder.h"
 #include "core/curate_job/model_loading.h"
 #include "models/base/error.h"
@@ -28,11 +30,7 @@ namespace {
 
 fs::path parity_data() { return fs::path(S2V_SOURCE_DIR) / "tests" / "data" / "parity"; }
 
-bool ffmpeg(const QStringList& args) {
-  QProcess p;
-  p.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y"} + args);
-  return p.waitForFinished(120000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-}
+using s2v::test::ffmpeg;
 
 }  // namespace
 
@@ -44,27 +42,14 @@ class TestModelLoading : public QObject {
   std::string path(const char* name) { return dir_.filePath(name).toStdString(); }
 
  private slots:
-  static void save(torch::nn::Module& m, const std::string& file) {
-    std::vector<std::pair<std::string, torch::Tensor>> state;
-    for (auto& p : m.named_parameters(true)) state.emplace_back(p.key(), p.value().detach().clone());
-    for (auto& b : m.named_buffers(true)) state.emplace_back(b.key(), b.value().detach().clone());
-    weights::save_safetensors(file, state);
-  }
-
   void initTestCase() {
     QVERIFY(dir_.isValid());
     torch::manual_seed(3);
     light_asd::LightAsd asd;
     asd_ = path("light_asd.safetensors");
-    save(*asd, asd_);
-    unimatch::UniMatchConfig small;
-    small.feature_channels = 32;
-    small.num_transformer_layers = 1;
-    small.ffn_dim_expansion = 2;
-    small.reg_refine = false;
-    unimatch::UniMatch flow(small);
+    test::save_module(*asd, asd_);
     flow_ = path("unimatch.safetensors");
-    save(*flow, flow_);
+    test::write_small_unimatch(flow_);
   }
 
   void everyNetworkHasAFlagAndNoFlagIsTwice() {

@@ -16,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "common/programs.h"
 #include "core/curation/clip_frames.h"
 
 namespace s2v::curation::test {
@@ -25,15 +26,7 @@ inline std::filesystem::path sample_dir() {
   return "/usr/share/doc/opencv-doc/examples/data";
 }
 
-// Runs ffmpeg with args; true on success.
-inline bool ffmpeg(const QStringList& args) {
-  QProcess p;
-  QStringList all = {"-hide_banner", "-loglevel", "error", "-y"};
-  all << args;
-  p.start("ffmpeg", all);
-  if (!p.waitForFinished(300000)) return false;
-  return p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-}
+using s2v::test::ffmpeg;  // tests/common/programs.h
 
 // Mono 16 kHz float audio of a file (empty when it has no audio stream).
 inline std::vector<float> read_audio(const std::string& path, double max_s = 0) {

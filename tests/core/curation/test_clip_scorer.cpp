@@ -41,7 +41,7 @@ ClipFrames textured_clip(int n, uint64_t seed = 1) {
 
 class ScriptedClarity : public ClarityModel {
  public:
-  Metric score(const ClipFrames& clip, std::vector<double>* series) override {
+  Metric score(const ClipFrames& clip, std::vector<double>* series, const CancelToken&) override {
     ++calls;
     if (series) series->assign(clip.frames.size(), 42.0);
     return Metric::of(77.0, method());
@@ -52,7 +52,7 @@ class ScriptedClarity : public ClarityModel {
 
 class ScriptedMotion : public MotionModel {
  public:
-  MotionMetrics score(const ClipFrames& clip) override {
+  MotionMetrics score(const ClipFrames& clip, const CancelToken&) override {
     ++calls;
     MotionMetrics m;
     m.motion = Metric::of(5.5, method());
@@ -66,7 +66,7 @@ class ScriptedMotion : public MotionModel {
 
 class ScriptedSync : public SyncModel {
  public:
-  SyncMetrics score(const ClipFrames& clip, const std::vector<FrameDetections>& dets) override {
+  SyncMetrics score(const ClipFrames& clip, const std::vector<FrameDetections>& dets, const CancelToken&) override {
     ++calls;
     frames_seen = dets.size();
     SyncMetrics s;

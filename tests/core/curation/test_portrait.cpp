@@ -54,12 +54,12 @@ class TestPortrait : public QObject {
 
  private slots:
   void initTestCase() {
-    const auto clip = test::sample_dir() / "Megamind.avi";
+    const auto clip = curation::test::sample_dir() / "Megamind.avi";
     if (!std::filesystem::exists(clip))
       QSKIP("Debian's opencv-doc sample clips are not installed (scripts/setup-debian.sh installs them)");
     const QString png = dir_.filePath("portrait.png");
-    QVERIFY(test::ffmpeg({"-ss", "2", "-i", QString::fromStdString(clip.string()), "-frames:v", "1", "-vf",
-                          "crop=400:400:160:20", png}));
+    QVERIFY(s2v::test::ffmpeg({"-ss", "2", "-i", QString::fromStdString(clip.string()), "-frames:v", "1", "-vf",
+                               "crop=400:400:160:20", png}));
     portrait_ = cv::imread(png.toStdString());
     QCOMPARE(portrait_.size(), cv::Size(400, 400));
   }

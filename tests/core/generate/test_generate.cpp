@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/media_files.h"
+#include "common/wait.h"
 #include "core/generate/demo_model.h"
 #include "core/generate/generate_job.h"
 #include "core/generate/generate_params.h"
@@ -29,6 +30,10 @@ namespace fs = std::filesystem;
 using namespace s2v;
 
 namespace {
+
+// A demo render at 64x64 with 2 steps takes seconds; 10 minutes only turns a hang into a failure
+// before the suite's 15-minute ctest TIMEOUT.
+constexpr std::chrono::minutes kJobDeadline{10};
 
 }  // namespace
 
@@ -65,8 +70,7 @@ class TestGenerate : public QObject {
       if (previews && !e.progress.preview.empty()) previews->push_back(e.progress.preview);
     });
     const auto id = queue.submit(spec);
-    while (!queue.wait_until_idle(std::chrono::milliseconds(100))) {
-    }
+    test::wait_idle(queue, kJobDeadline, "a demo render");
     queue.set_listener(nullptr);
     return *queue.job(id);
   }
@@ -79,8 +83,7 @@ class TestGenerate : public QObject {
     reg.add(generate::kGenerateKind, generate::run_generate_job);
     jobs::JobQueue queue(store, reg);
     if (!queue.resume(id)) return std::nullopt;
-    while (!queue.wait_until_idle(std::chrono::milliseconds(100))) {
-    }
+    test::wait_idle(queue, kJobDeadline, "a resumed demo render");
     return queue.job(id);
   }
 
@@ -106,10 +109,10 @@ class TestGenerate : public QObject {
       if (!e.progress.preview.empty()) first_clip = true;
     });
     const auto id = queue.submit(spec);
-    while (!first_clip) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!test::wait_for([&] { return first_clip.load(); }, kJobDeadline))
+      QTest::qFail("timed out waiting for the first clip of a demo render", __FILE__, __LINE__);
     queue.cancel(id);
-    while (!queue.wait_until_idle(std::chrono::milliseconds(100))) {
-    }
+    test::wait_idle(queue, kJobDeadline, "a cancelled demo render");
     queue.set_listener(nullptr);
     return *queue.job(id);
   }

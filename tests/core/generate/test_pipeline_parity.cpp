@@ -280,7 +280,7 @@ class TestPipelineParity : public QObject {
         };
         if (r > 0) chk.close(key_of(r, "motion_latents"), key_of(r, "motion_latents"), cs.motion_latents[0], kChainBar);
         chk.close(key_of(r, "cond_states") + " (pose latents)", key_of(r, "cond_states"), req.pose, kNetworkBar);
-        const auto latents = pipe.denoise(req, cs, [](int) {}, [] {});
+        const auto latents = pipe.denoise(req, cs);
         chk.exact(key_of(r, "timesteps"), key_of(r, "timesteps"), torch::tensor(timesteps, torch::kInt64));
         chk.noise(key_of(r, "noise"), key_of(r, "noise"), first.latent[0]);
         // chained: clip 0's DiT inputs are within 1e-5 of the case's; later clips carry the
@@ -317,7 +317,7 @@ class TestPipelineParity : public QObject {
         generate::ClipState fed;
         fed.motion_latents = chk.ref(key_of(r, "motion_latents")).unsqueeze(0);
         fed.last_frames = last.clone();
-        const auto latents = pipe.denoise(req, fed, [](int) {}, [] {});
+        const auto latents = pipe.denoise(req, fed);
         chk.close(key_of(r, "step00.cond") + " (fed)", key_of(r, "step00.cond"), first.cond, kNetworkBar);
         if (first.uncond.defined())
           chk.close(key_of(r, "step00.uncond") + " (fed)", key_of(r, "step00.uncond"), first.uncond, kNetworkBar);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/child.h"
+#include "common/wait.h"
 
 #include "core/diagnostics/test_pattern.h"
 #include "core/jobs/job_queue.h"
@@ -127,7 +128,7 @@ class TestJobQueue : public QObject {
     JobQueue q(store, reg);
     const auto id = q.submit({"loop", "", {}, ""});
     const auto queued = q.submit({"loop", "", {}, ""});
-    while (iterations < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    S2V_WAIT_FOR(iterations >= 3, 10000, "three iterations of the running job");
     QVERIFY(q.cancel(queued));
     QCOMPARE(q.job(queued)->state, JobState::Cancelled);
     QVERIFY(q.cancel(id));
@@ -427,7 +428,7 @@ class TestJobQueue : public QObject {
     p.frame_delay_ms = 20;
     const std::string out = (dir.path() + "/pattern.mp4").toStdString();
     const auto id = q.submit({diagnostics::kTestPatternKind, "Test pattern", p.to_json(), out});
-    while (previews < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    S2V_WAIT_FOR(previews >= 1, 20000, "the job's first preview");
     QVERIFY(q.cancel(id));
     QVERIFY(q.wait_until_idle(std::chrono::seconds(20)));
     QCOMPARE(q.job(id)->state, JobState::Cancelled);

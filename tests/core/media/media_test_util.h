@@ -15,37 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "common/programs.h"
 #include "models/base/error.h"
 
 namespace s2v::test {
-
-inline bool have_program(const char* name) {
-  return !QStandardPaths::findExecutable(QString::fromUtf8(name)).isEmpty();
-}
-
-// Runs a program with arguments, returns its exit code (-1 when it could not start / timed out).
-inline int run_program(const QString& program, const QStringList& args, QByteArray* out = nullptr,
-                       int timeout_ms = 120000) {
-  QProcess p;
-  p.setProcessChannelMode(out ? QProcess::SeparateChannels : QProcess::MergedChannels);
-  p.start(program, args);
-  if (!p.waitForStarted(10000)) return -1;
-  if (!p.waitForFinished(timeout_ms)) {
-    p.kill();
-    p.waitForFinished(5000);
-    return -1;
-  }
-  if (out) *out = p.readAllStandardOutput();
-  if (p.exitStatus() != QProcess::NormalExit) return -1;
-  return p.exitCode();
-}
-
-// ffmpeg -y -hide_banner -loglevel error <args>; true on success.
-inline bool ffmpeg(const QStringList& args) {
-  QStringList all{"-y", "-hide_banner", "-loglevel", "error", "-nostdin"};
-  all += args;
-  return run_program("ffmpeg", all) == 0;
-}
 
 // Decodes every frame of a file to packed RGB24 with the ffmpeg program (autorotate on).
 inline std::vector<uint8_t> ffmpeg_decode_rgb(const std::string& file) {

@@ -29,30 +29,41 @@ struct SchedCase {
   std::string problem;     // why the file cannot be checked; empty when it can
 };
 
-// Every sched_* file. A file whose name or metadata this suite cannot interpret is returned with
+std::vector<std::filesystem::path> sched_files() { return test::parity_files("sched_"); }
+
+// One sched_* file. A file whose name or metadata this suite cannot interpret is returned with
 // `problem` set, so the test that meets it fails with the reason instead of skipping the file.
+SchedCase sched_case(const std::filesystem::path& p) {
+  const auto name = p.filename().string();
+  SchedCase c;
+  c.path = p;
+  if (name.rfind("sched_unipc", 0) == 0) c.kind = SolverKind::UniPC;
+  else if (name.rfind("sched_dpmpp", 0) == 0) c.kind = SolverKind::DpmPP;
+  else c.problem = name + ": unknown scheduler kind (expected sched_unipc_* or sched_dpmpp_*)";
+  try {
+    auto f = weights::SafetensorsFile::open(p);
+    const auto plan = test::metadata_json(f, "set_timesteps");
+    c.steps = plan.at("steps").get<int>();
+    c.shift = plan.at("shift").get<double>();
+    if (auto it = f.metadata().find("fake_model"); it != f.metadata().end()) c.fake_model = it->second;
+  } catch (const std::exception& e) {
+    if (c.problem.empty()) c.problem = name + ": cannot read set_timesteps {steps, shift}: " + e.what();
+  }
+  return c;
+}
+
 std::vector<SchedCase> sched_cases() {
   std::vector<SchedCase> out;
-  for (const auto& p : test::parity_files("sched_")) {
-    const auto name = p.filename().string();
-    SchedCase c;
-    c.path = p;
-    if (name.rfind("sched_unipc", 0) == 0) c.kind = SolverKind::UniPC;
-    else if (name.rfind("sched_dpmpp", 0) == 0) c.kind = SolverKind::DpmPP;
-    else c.problem = name + ": unknown scheduler kind (expected sched_unipc_* or sched_dpmpp_*)";
-    try {
-      auto f = weights::SafetensorsFile::open(p);
-      const auto plan = test::metadata_json(f, "set_timesteps");
-      c.steps = plan.at("steps").get<int>();
-      c.shift = plan.at("shift").get<double>();
-      if (auto it = f.metadata().find("fake_model"); it != f.metadata().end()) c.fake_model = it->second;
-    } catch (const std::exception& e) {
-      if (c.problem.empty()) c.problem = name + ": cannot read set_timesteps {steps, shift}: " + e.what();
-    }
-    out.push_back(c);
-  }
+  for (const auto& p : sched_files()) out.push_back(sched_case(p));
   return out;
 }
+
+// In a data-driven test: the row's sched_* file as a case `c`; a file this suite cannot
+// interpret fails with the reason.
+#define S2V_SCHED_CASE(c)                                                               \
+  S2V_FETCH_FILE(sched_file_, "sched_*.safetensors in " + test::parity_dir().string()); \
+  const SchedCase c = sched_case(sched_file_);                                          \
+  QVERIFY2(c.problem.empty(), c.problem.c_str())
 
 std::string step_key(int i, const char* what) {
   char buf[32];
@@ -223,83 +234,74 @@ class TestSampling : public QObject {
     QVERIFY(unipc && dpm);
   }
 
+  void timestepsAndSigmasMatchReference_data() { test::add_file_rows(sched_files()); }
   void timestepsAndSigmasMatchReference() {
-    const auto cases = sched_cases();
-    S2V_REQUIRE_DATA(cases, "sched_*.safetensors");
-    for (const auto& c : cases) {
-      QVERIFY2(c.problem.empty(), c.problem.c_str());
-      auto f = weights::SafetensorsFile::open(c.path);
-      auto sched = make_scheduler(c.kind);
-      sched->set_timesteps(c.steps, c.shift);
-      const auto ref_t = f.tensor("timesteps").to(torch::kFloat64);
-      const auto ref_s = f.tensor("sigmas").to(torch::kFloat64);
-      QCOMPARE(sched->timesteps().scalar_type(), torch::kInt64);
-      QCOMPARE(sched->timesteps().numel(), ref_t.numel());
-      QCOMPARE(sched->sigmas().numel(), ref_s.numel());
-      const double t_diff =
-          (sched->timesteps().to(torch::kFloat64) - ref_t).abs().max().item<double>();
-      const double s_diff = (sched->sigmas().to(torch::kFloat64) - ref_s).abs().max().item<double>();
-      qInfo("%s: timesteps max |diff| %g, sigmas max |diff| %g (first timestep %lld)",
-            c.path.filename().c_str(), t_diff, s_diff,
-            static_cast<long long>(sched->timestep_values().front()));
-      QCOMPARE(t_diff, 0.0);
-      QVERIFY(s_diff <= 1e-7);
-    }
+    S2V_SCHED_CASE(c);
+    auto f = weights::SafetensorsFile::open(c.path);
+    auto sched = make_scheduler(c.kind);
+    sched->set_timesteps(c.steps, c.shift);
+    const auto ref_t = f.tensor("timesteps").to(torch::kFloat64);
+    const auto ref_s = f.tensor("sigmas").to(torch::kFloat64);
+    QCOMPARE(sched->timesteps().scalar_type(), torch::kInt64);
+    QCOMPARE(sched->timesteps().numel(), ref_t.numel());
+    QCOMPARE(sched->sigmas().numel(), ref_s.numel());
+    const double t_diff =
+        (sched->timesteps().to(torch::kFloat64) - ref_t).abs().max().item<double>();
+    const double s_diff = (sched->sigmas().to(torch::kFloat64) - ref_s).abs().max().item<double>();
+    qInfo("%s: timesteps max |diff| %g, sigmas max |diff| %g (first timestep %lld)",
+          c.path.filename().c_str(), t_diff, s_diff,
+          static_cast<long long>(sched->timestep_values().front()));
+    QCOMPARE(t_diff, 0.0);
+    QVERIFY(s_diff <= 1e-7);
   }
 
   // Our own chain from in.latent, fed the stored model output of each step.
+  void stepsMatchReferenceWithStoredOutputs_data() { test::add_file_rows(sched_files()); }
   void stepsMatchReferenceWithStoredOutputs() {
-    const auto cases = sched_cases();
-    S2V_REQUIRE_DATA(cases, "sched_*.safetensors");
-    for (const auto& c : cases) {
-      QVERIFY2(c.problem.empty(), c.problem.c_str());
-      auto f = weights::SafetensorsFile::open(c.path);
-      auto sched = make_scheduler(c.kind);
-      sched->set_timesteps(c.steps, c.shift);
-      auto latent = f.tensor("in.latent").clone();
-      const auto ts = sched->timestep_values();
-      for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
-        latent = sched->step(f.tensor(step_key(i, "model_output")), ts[i], latent);
-        const double err = test::rel_error(latent, f.tensor(step_key(i, "latent")));
-        qInfo("%s %s: rel err %.3g", c.path.filename().c_str(), step_key(i, "latent").c_str(), err);
-        QVERIFY2(err <= 1e-5, step_key(i, "latent").c_str());
-      }
-      QCOMPARE(sched->step_index(), static_cast<int>(ts.size()));
+    S2V_SCHED_CASE(c);
+    auto f = weights::SafetensorsFile::open(c.path);
+    auto sched = make_scheduler(c.kind);
+    sched->set_timesteps(c.steps, c.shift);
+    auto latent = f.tensor("in.latent").clone();
+    const auto ts = sched->timestep_values();
+    for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
+      latent = sched->step(f.tensor(step_key(i, "model_output")), ts[i], latent);
+      const double err = test::rel_error(latent, f.tensor(step_key(i, "latent")));
+      qInfo("%s %s: rel err %.3g", c.path.filename().c_str(), step_key(i, "latent").c_str(), err);
+      QVERIFY2(err <= 1e-5, step_key(i, "latent").c_str());
     }
+    QCOMPARE(sched->step_index(), static_cast<int>(ts.size()));
   }
 
   // The whole loop with the fake model each file documents in its metadata (fake_model): the
   // model outputs it produces match the stored ones, and so does every latent. A file whose
   // fake_model cannot be interpreted fails with the reason.
+  void fakeModelLoopMatchesReference_data() { test::add_file_rows(sched_files()); }
   void fakeModelLoopMatchesReference() {
-    const auto cases = sched_cases();
-    S2V_REQUIRE_DATA(cases, "sched_*.safetensors");
-    for (const auto& c : cases) {
-      QVERIFY2(c.problem.empty(), c.problem.c_str());
-      std::unique_ptr<FakeModel> model;
-      try {
-        model = std::make_unique<FakeModel>(c.fake_model);
-      } catch (const std::exception& e) {
-        QFAIL((c.path.filename().string() + ": " + e.what()).c_str());
-      }
-      auto f = weights::SafetensorsFile::open(c.path);
-      auto sched = make_scheduler(c.kind);
-      sched->set_timesteps(c.steps, c.shift);
-      auto latent = f.tensor("in.latent").clone();
-      const auto ts = sched->timestep_values();
-      double worst_out = 0, worst_latent = 0;
-      for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
-        const auto out = (*model)(latent, ts[i]);
-        worst_out = std::max(worst_out, test::rel_error(out, f.tensor(step_key(i, "model_output"))));
-        latent = sched->step(out, ts[i], latent);
-        worst_latent = std::max(worst_latent, test::rel_error(latent, f.tensor(step_key(i, "latent"))));
-      }
-      qInfo("%s fake model '%s': worst model_output rel err %.3g, worst latent rel err %.3g",
-            c.path.filename().c_str(), c.fake_model.c_str(), worst_out, worst_latent);
-      // elementwise float32 arithmetic and a few-term recurrence: a few ulps, whatever the CPU
-      QVERIFY(worst_out <= 1e-5);
-      QVERIFY(worst_latent <= 1e-5);
+    S2V_SCHED_CASE(c);
+    std::unique_ptr<FakeModel> model;
+    try {
+      model = std::make_unique<FakeModel>(c.fake_model);
+    } catch (const std::exception& e) {
+      QFAIL((c.path.filename().string() + ": " + e.what()).c_str());
     }
+    auto f = weights::SafetensorsFile::open(c.path);
+    auto sched = make_scheduler(c.kind);
+    sched->set_timesteps(c.steps, c.shift);
+    auto latent = f.tensor("in.latent").clone();
+    const auto ts = sched->timestep_values();
+    double worst_out = 0, worst_latent = 0;
+    for (int i = 0; i < static_cast<int>(ts.size()); ++i) {
+      const auto out = (*model)(latent, ts[i]);
+      worst_out = std::max(worst_out, test::rel_error(out, f.tensor(step_key(i, "model_output"))));
+      latent = sched->step(out, ts[i], latent);
+      worst_latent = std::max(worst_latent, test::rel_error(latent, f.tensor(step_key(i, "latent"))));
+    }
+    qInfo("%s fake model '%s': worst model_output rel err %.3g, worst latent rel err %.3g",
+          c.path.filename().c_str(), c.fake_model.c_str(), worst_out, worst_latent);
+    // elementwise float32 arithmetic and a few-term recurrence: a few ulps, whatever the CPU
+    QVERIFY(worst_out <= 1e-5);
+    QVERIFY(worst_latent <= 1e-5);
   }
 
   // The parser refuses what it cannot read, and reads the documented forms exactly.

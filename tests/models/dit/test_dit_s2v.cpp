@@ -68,53 +68,52 @@ class TestDiTS2V : public QObject {
   }
 
   // Every dit_s2v_* vector: the whole forward and each named intermediate within 1e-5.
+  void forwardMatchesOfficial_data() { test::add_file_rows(dit_vectors()); }
   void forwardMatchesOfficial() {
-    S2V_REQUIRE_DATA(dit_vectors(), "dit_s2v_*.safetensors");
-    for (const auto& path : dit_vectors()) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
-      const auto call = test::metadata_json(f, "call");
-      auto model = model_of(f, config);
-      DiTTrace trace;
-      const auto out = model->forward(inputs_of(f, call), &trace);
+    S2V_FETCH_FILE(path, "dit_s2v_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
+    const auto call = test::metadata_json(f, "call");
+    auto model = model_of(f, config);
+    DiTTrace trace;
+    const auto out = model->forward(inputs_of(f, call), &trace);
 
-      std::set<std::string> checked;
-      auto compare = [&](const std::string& name, const torch::Tensor& ours, const torch::Tensor& ref) {
-        const double err = test::rel_error(ours, ref);
-        checked.insert(name);
-        qInfo("%s %s: relative error %.3g", path.filename().c_str(), name.c_str(), err);
-        QVERIFY2(err <= kBar, qPrintable(QString("%1 %2: relative error %3 > 1e-5")
-                                             .arg(path.filename().c_str(), name.c_str()).arg(err)));
-      };
-      compare("out.video", out, f.tensor("out.video"));
-      if (f.contains("sub.audio_encoder.in"))
-        compare("sub.audio_encoder.in", trace.audio_input, f.tensor("sub.audio_encoder.in"));
-      if (f.contains("sub.audio_encoder.global"))
-        compare("sub.audio_encoder.global", trace.audio_global, f.tensor("sub.audio_encoder.global"));
-      if (f.contains("sub.audio_encoder.local"))
-        compare("sub.audio_encoder.local", trace.audio_local, f.tensor("sub.audio_encoder.local"));
-      if (f.contains("sub.frame_packer.tokens"))
-        compare("sub.frame_packer.tokens", trace.frame_packer_tokens, f.tensor("sub.frame_packer.tokens"));
-      if (f.contains("sub.frame_packer.rope")) {
-        const auto ref = f.tensor("sub.frame_packer.rope");  // [1, Lm, n, c, 2]
-        compare("sub.frame_packer.rope", rope_as_stored(trace.frame_packer_rope, ref.size(2)).unsqueeze(0), ref);
-      }
-      if (f.contains("sub.rope.freqs")) {
-        const auto ref = f.tensor("sub.rope.freqs");  // [S, n, c, 2]
-        compare("sub.rope.freqs", rope_as_stored(trace.rope, ref.size(1)), ref);
-      }
-      if (f.contains("sub.sinusoidal_embedding_1d.out")) {
-        const auto pos = f.tensor("sub.sinusoidal_embedding_1d.in");
-        const auto ref = f.tensor("sub.sinusoidal_embedding_1d.out");
-        compare("sub.sinusoidal_embedding_1d.in", trace.timesteps, pos);
-        compare("sub.sinusoidal_embedding_1d.out", sinusoidal_embedding_1d(ref.size(1), pos), ref);
-        compare("sub.sinusoidal_embedding_1d.out (in the forward)", trace.sinusoid, ref);
-      }
-      // every sub.* tensor of the file was checked
-      for (const auto& name : f.names())
-        if (name.rfind("sub.", 0) == 0)
-          QVERIFY2(checked.count(name), qPrintable(QString("%1 is not checked").arg(name.c_str())));
+    std::set<std::string> checked;
+    auto compare = [&](const std::string& name, const torch::Tensor& ours, const torch::Tensor& ref) {
+      const double err = test::rel_error(ours, ref);
+      checked.insert(name);
+      qInfo("%s %s: relative error %.3g", path.filename().c_str(), name.c_str(), err);
+      QVERIFY2(err <= kBar, qPrintable(QString("%1 %2: relative error %3 > 1e-5")
+                                           .arg(path.filename().c_str(), name.c_str()).arg(err)));
+    };
+    compare("out.video", out, f.tensor("out.video"));
+    if (f.contains("sub.audio_encoder.in"))
+      compare("sub.audio_encoder.in", trace.audio_input, f.tensor("sub.audio_encoder.in"));
+    if (f.contains("sub.audio_encoder.global"))
+      compare("sub.audio_encoder.global", trace.audio_global, f.tensor("sub.audio_encoder.global"));
+    if (f.contains("sub.audio_encoder.local"))
+      compare("sub.audio_encoder.local", trace.audio_local, f.tensor("sub.audio_encoder.local"));
+    if (f.contains("sub.frame_packer.tokens"))
+      compare("sub.frame_packer.tokens", trace.frame_packer_tokens, f.tensor("sub.frame_packer.tokens"));
+    if (f.contains("sub.frame_packer.rope")) {
+      const auto ref = f.tensor("sub.frame_packer.rope");  // [1, Lm, n, c, 2]
+      compare("sub.frame_packer.rope", rope_as_stored(trace.frame_packer_rope, ref.size(2)).unsqueeze(0), ref);
     }
+    if (f.contains("sub.rope.freqs")) {
+      const auto ref = f.tensor("sub.rope.freqs");  // [S, n, c, 2]
+      compare("sub.rope.freqs", rope_as_stored(trace.rope, ref.size(1)), ref);
+    }
+    if (f.contains("sub.sinusoidal_embedding_1d.out")) {
+      const auto pos = f.tensor("sub.sinusoidal_embedding_1d.in");
+      const auto ref = f.tensor("sub.sinusoidal_embedding_1d.out");
+      compare("sub.sinusoidal_embedding_1d.in", trace.timesteps, pos);
+      compare("sub.sinusoidal_embedding_1d.out", sinusoidal_embedding_1d(ref.size(1), pos), ref);
+      compare("sub.sinusoidal_embedding_1d.out (in the forward)", trace.sinusoid, ref);
+    }
+    // every sub.* tensor of the file was checked
+    for (const auto& name : f.names())
+      if (name.rfind("sub.", 0) == 0)
+        QVERIFY2(checked.count(name), qPrintable(QString("%1 is not checked").arg(name.c_str())));
   }
 
   // Every s2v_part_* vector (one sub-module alone, see the parity README), chosen by the name
@@ -123,124 +122,122 @@ class TestDiTS2V : public QObject {
   // are at most ~1000 rad and a handful of float64 operations round them by ~1e-13 on any CPU;
   // float32 networks to the README's 1e-5 relative (their own rounding is ~1e-7). A part this
   // suite does not know fails with its name.
+  void partsMatchOfficial_data() { test::add_file_rows(test::parity_files("s2v_part_")); }
   void partsMatchOfficial() {
-    const auto files = test::parity_files("s2v_part_");
-    S2V_REQUIRE_DATA(files, "s2v_part_*.safetensors");
     torch::NoGradGuard no_grad;
-    for (const auto& path : files) {
-      auto f = weights::SafetensorsFile::open(path);
-      const std::string name = path.stem().string();
-      const std::string part = name.substr(std::string("s2v_part_").size());
-      std::set<std::string> checked;
-      bool ok = true;
-      auto compare = [&](const std::string& key, const torch::Tensor& ours, double bar, bool absolute = false) {
-        const auto ref = f.tensor(key);
-        const double err = absolute ? test::max_abs_error(ours, ref) : test::rel_error(ours, ref);
-        checked.insert(key);
-        qInfo("%s %s: %s error %.3g (bar %.0e)", name.c_str(), key.c_str(), absolute ? "max abs" : "relative", err, bar);
-        if (!(err <= bar)) {
-          ok = false;
-          qWarning("%s %s: error %.3g above %.0e", name.c_str(), key.c_str(), err, bar);
-        }
-      };
-      if (part.rfind("rope_precompute", 0) == 0) {
-        const auto call = test::metadata_json(f, "call");
-        QVERIFY2(call.is_object() && call.contains("x_shape"), (name + ": no call.x_shape in the metadata").c_str());
-        const auto x_shape = call.at("x_shape").get<std::vector<int64_t>>();
-        const int64_t heads = x_shape.at(2), head_dim = x_shape.at(3);
-        const auto g = f.tensor("in.grid_sizes");  // [G, 3, 3]: start, end, range per segment
-        std::vector<RopeGrid> grids;
-        for (int64_t i = 0; i < g.size(0); ++i) {
-          RopeGrid r;
-          for (int k = 0; k < 3; ++k) {
-            r.start[k] = g[i][0][k].item<int64_t>();
-            r.end[k] = g[i][1][k].item<int64_t>();
-            r.range[k] = g[i][2][k].item<int64_t>();
-          }
-          grids.push_back(r);
-        }
-        const auto table = rope_freqs(head_dim);
-        const auto ref_table = f.tensor("out.freqs_table");
-        compare("out.freqs_table", torch::view_as_real(table.narrow(0, 0, ref_table.size(0)).contiguous()), 1e-12, true);
-        compare("out.freqs", rope_as_stored(rope_precompute(grids, table), heads).unsqueeze(0), 1e-12, true);
-      } else if (part == "sinusoidal_embedding_1d") {
-        const auto pos = f.tensor("in.position");
-        for (const auto& key : f.names()) {
-          if (key.rfind("out.dim", 0) != 0) continue;
-          const int64_t dim = std::stoll(key.substr(7));
-          compare(key, sinusoidal_embedding_1d(dim, pos), 1e-12, true);
-        }
-      } else if (part == "audio_encoder") {
-        const auto c = test::metadata_json(f, "config");
-        CausalAudioEncoder enc(c.at("dim").get<int64_t>(), c.at("num_layers").get<int64_t>(),
-                               c.at("out_dim").get<int64_t>(), c.at("num_token").get<int64_t>(),
-                               c.at("need_global").get<bool>());
-        load_state(*enc, f, "model.");
-        const auto out = enc->forward(f.tensor("in.features"));
-        compare("out.global", out.global, kBar);
-        compare("out.local", out.local, kBar);
-      } else if (part == "framepack") {
-        const auto c = test::metadata_json(f, "config");
-        FramePackMotioner fp(c.at("inner_dim").get<int64_t>(), c.at("num_heads").get<int64_t>(),
-                             c.at("zip_frame_buckets").get<std::vector<int64_t>>(), c.at("drop_mode").get<std::string>());
-        load_state(*fp, f, "model.");
-        const auto call = test::metadata_json(f, "call");
-        QVERIFY2(call.is_object() && !call.empty(), (name + ": no call entries in the metadata").c_str());
-        for (const auto& [out, how] : call.items()) {
-          const auto r = fp->forward(f.tensor(how.at("input").get<std::string>()), how.at("add_last_motion").get<int64_t>());
-          compare(out + ".tokens", r.tokens, kBar);
-          const auto ref_rope = f.tensor(out + ".rope");  // [1, Lm, n, c, 2]
-          compare(out + ".rope", rope_as_stored(r.rope, ref_rope.size(2)).unsqueeze(0), 1e-12, true);
-        }
-      } else if (part == "block") {
-        const auto c = test::metadata_json(f, "config");
-        DiTConfig config;
-        config.dim = c.at("dim");
-        config.ffn_dim = c.at("ffn_dim");
-        config.num_heads = c.at("num_heads");
-        config.qk_norm = c.at("qk_norm");
-        config.cross_attn_norm = c.at("cross_attn_norm");
-        config.eps = c.at("eps");
-        WanS2VAttentionBlock block(config);
-        load_state(*block, f, "model.");
-        const auto x = f.tensor("in.x");
-        QCOMPARE(f.tensor("in.seq_lens").item<int64_t>(), x.size(1));  // self-attention over every token
-        // in.freqs: [1, L, n, c, 2] float64, the same factors for every head
-        const auto factors = torch::view_as_complex(f.tensor("in.freqs")[0].select(1, 0).contiguous());
-        DiTOptions options;
-        options.attention.backend = AttentionBackend::Math;
-        const auto y = block->forward(x, f.tensor("in.e0"), f.tensor("in.seg_idx").item<int64_t>(),
-                                      rope_table(factors, torch::kFloat64, torch::kCPU), f.tensor("in.context"), options);
-        compare("out.x", y, kBar);
-      } else {
-        QFAIL((name + ": unknown sub-module '" + part + "' (this suite checks rope_precompute*, "
-               "sinusoidal_embedding_1d, audio_encoder, framepack, block)").c_str());
+    S2V_FETCH_FILE(path, "s2v_part_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const std::string name = path.stem().string();
+    const std::string part = name.substr(std::string("s2v_part_").size());
+    std::set<std::string> checked;
+    bool ok = true;
+    auto compare = [&](const std::string& key, const torch::Tensor& ours, double bar, bool absolute = false) {
+      const auto ref = f.tensor(key);
+      const double err = absolute ? test::max_abs_error(ours, ref) : test::rel_error(ours, ref);
+      checked.insert(key);
+      qInfo("%s %s: %s error %.3g (bar %.0e)", name.c_str(), key.c_str(), absolute ? "max abs" : "relative", err, bar);
+      if (!(err <= bar)) {
+        ok = false;
+        qWarning("%s %s: error %.3g above %.0e", name.c_str(), key.c_str(), err, bar);
       }
-      for (const auto& key : f.names())
-        if (key.rfind("out.", 0) == 0)
-          QVERIFY2(checked.count(key), (name + ": " + key + " is not checked").c_str());
-      QVERIFY2(ok, (name + ": see the warnings above").c_str());
+    };
+    if (part.rfind("rope_precompute", 0) == 0) {
+      const auto call = test::metadata_json(f, "call");
+      QVERIFY2(call.is_object() && call.contains("x_shape"), (name + ": no call.x_shape in the metadata").c_str());
+      const auto x_shape = call.at("x_shape").get<std::vector<int64_t>>();
+      const int64_t heads = x_shape.at(2), head_dim = x_shape.at(3);
+      const auto g = f.tensor("in.grid_sizes");  // [G, 3, 3]: start, end, range per segment
+      std::vector<RopeGrid> grids;
+      for (int64_t i = 0; i < g.size(0); ++i) {
+        RopeGrid r;
+        for (int k = 0; k < 3; ++k) {
+          r.start[k] = g[i][0][k].item<int64_t>();
+          r.end[k] = g[i][1][k].item<int64_t>();
+          r.range[k] = g[i][2][k].item<int64_t>();
+        }
+        grids.push_back(r);
+      }
+      const auto table = rope_freqs(head_dim);
+      const auto ref_table = f.tensor("out.freqs_table");
+      compare("out.freqs_table", torch::view_as_real(table.narrow(0, 0, ref_table.size(0)).contiguous()), 1e-12, true);
+      compare("out.freqs", rope_as_stored(rope_precompute(grids, table), heads).unsqueeze(0), 1e-12, true);
+    } else if (part == "sinusoidal_embedding_1d") {
+      const auto pos = f.tensor("in.position");
+      for (const auto& key : f.names()) {
+        if (key.rfind("out.dim", 0) != 0) continue;
+        const int64_t dim = std::stoll(key.substr(7));
+        compare(key, sinusoidal_embedding_1d(dim, pos), 1e-12, true);
+      }
+    } else if (part == "audio_encoder") {
+      const auto c = test::metadata_json(f, "config");
+      CausalAudioEncoder enc(c.at("dim").get<int64_t>(), c.at("num_layers").get<int64_t>(),
+                             c.at("out_dim").get<int64_t>(), c.at("num_token").get<int64_t>(),
+                             c.at("need_global").get<bool>());
+      load_state(*enc, f, "model.");
+      const auto out = enc->forward(f.tensor("in.features"));
+      compare("out.global", out.global, kBar);
+      compare("out.local", out.local, kBar);
+    } else if (part == "framepack") {
+      const auto c = test::metadata_json(f, "config");
+      FramePackMotioner fp(c.at("inner_dim").get<int64_t>(), c.at("num_heads").get<int64_t>(),
+                           c.at("zip_frame_buckets").get<std::vector<int64_t>>(), c.at("drop_mode").get<std::string>());
+      load_state(*fp, f, "model.");
+      const auto call = test::metadata_json(f, "call");
+      QVERIFY2(call.is_object() && !call.empty(), (name + ": no call entries in the metadata").c_str());
+      for (const auto& [out, how] : call.items()) {
+        const auto r = fp->forward(f.tensor(how.at("input").get<std::string>()), how.at("add_last_motion").get<int64_t>());
+        compare(out + ".tokens", r.tokens, kBar);
+        const auto ref_rope = f.tensor(out + ".rope");  // [1, Lm, n, c, 2]
+        compare(out + ".rope", rope_as_stored(r.rope, ref_rope.size(2)).unsqueeze(0), 1e-12, true);
+      }
+    } else if (part == "block") {
+      const auto c = test::metadata_json(f, "config");
+      DiTConfig config;
+      config.dim = c.at("dim");
+      config.ffn_dim = c.at("ffn_dim");
+      config.num_heads = c.at("num_heads");
+      config.qk_norm = c.at("qk_norm");
+      config.cross_attn_norm = c.at("cross_attn_norm");
+      config.eps = c.at("eps");
+      WanS2VAttentionBlock block(config);
+      load_state(*block, f, "model.");
+      const auto x = f.tensor("in.x");
+      QCOMPARE(f.tensor("in.seq_lens").item<int64_t>(), x.size(1));  // self-attention over every token
+      // in.freqs: [1, L, n, c, 2] float64, the same factors for every head
+      const auto factors = torch::view_as_complex(f.tensor("in.freqs")[0].select(1, 0).contiguous());
+      DiTOptions options;
+      options.attention.backend = AttentionBackend::Math;
+      const auto y = block->forward(x, f.tensor("in.e0"), f.tensor("in.seg_idx").item<int64_t>(),
+                                    rope_table(factors, torch::kFloat64, torch::kCPU), f.tensor("in.context"), options);
+      compare("out.x", y, kBar);
+    } else {
+      QFAIL((name + ": unknown sub-module '" + part + "' (this suite checks rope_precompute*, "
+             "sinusoidal_embedding_1d, audio_encoder, framepack, block)").c_str());
     }
+    for (const auto& key : f.names())
+      if (key.rfind("out.", 0) == 0)
+        QVERIFY2(checked.count(key), (name + ": " + key + " is not checked").c_str());
+    QVERIFY2(ok, (name + ": see the warnings above").c_str());
   }
 
   // Dropping the motion frames must change nothing but remove the motion tokens: the output with
   // zeroed motion latents and drop_motion_frames equals the output with other motion latents.
+  void dropMotionIgnoresMotionLatents_data() { test::add_file_rows(dit_vectors()); }
   void dropMotionIgnoresMotionLatents() {
-    for (const auto& path : dit_vectors()) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
-      auto model = model_of(f, config);
-      auto in = inputs_of(f, test::metadata_json(f, "call"));
-      in.drop_motion_frames = true;
-      const auto a = model->forward(in);
-      in.motion_latents = torch::randn_like(in.motion_latents);
-      const auto b = model->forward(in);
-      QCOMPARE(test::rel_error(a, b), 0.0);
-      in.drop_motion_frames = false;
-      const auto c = model->forward(in);
-      QVERIFY(test::rel_error(a, c) > 1e-3);  // the motion tokens do matter when kept
-      return;  // one file is enough
-    }
+    S2V_FETCH_FILE(path, "dit_s2v_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
+    auto model = model_of(f, config);
+    auto in = inputs_of(f, test::metadata_json(f, "call"));
+    in.drop_motion_frames = true;
+    const auto a = model->forward(in);
+    in.motion_latents = torch::randn_like(in.motion_latents);
+    const auto b = model->forward(in);
+    QCOMPARE(test::rel_error(a, b), 0.0);
+    in.drop_motion_frames = false;
+    const auto c = model->forward(in);
+    QVERIFY(test::rel_error(a, c) > 1e-3);  // the motion tokens do matter when kept
+    return;  // one file is enough
   }
 
   void linspaceMatchesNumpy() {
@@ -272,27 +269,28 @@ class TestDiTS2V : public QObject {
   }
 
   // A module built from a (tiny) config registers exactly expected_parameters(config).
+  void moduleNamesEqualExpectedParameters_data() { test::add_file_rows(dit_vectors()); }
   void moduleNamesEqualExpectedParameters() {
-    for (const auto& path : dit_vectors()) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
-      WanModelS2V model(config);
-      auto expected = expected_parameters(config);
-      std::sort(expected.begin(), expected.end());
-      const auto actual = module_parameters(*model);
-      QCOMPARE(actual.size(), expected.size());
-      for (size_t i = 0; i < actual.size(); ++i) {
-        QCOMPARE(actual[i].first, expected[i].first);
-        QCOMPARE(actual[i].second, expected[i].second);
-      }
-      // and equals the file's model.* names
-      const auto check = check_state(expected, state_shapes({&f}, "model."));
-      QVERIFY2(check.ok(), check.describe().c_str());
+    S2V_FETCH_FILE(path, "dit_s2v_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
+    WanModelS2V model(config);
+    auto expected = expected_parameters(config);
+    std::sort(expected.begin(), expected.end());
+    const auto actual = module_parameters(*model);
+    QCOMPARE(actual.size(), expected.size());
+    for (size_t i = 0; i < actual.size(); ++i) {
+      QCOMPARE(actual[i].first, expected[i].first);
+      QCOMPARE(actual[i].second, expected[i].second);
     }
+    // and equals the file's model.* names
+    const auto check = check_state(expected, state_shapes({&f}, "model."));
+    QVERIFY2(check.ok(), check.describe().c_str());
   }
 
   // The parameter dtype chosen at construction applies to every parameter.
   void buildsInRequestedDtype() {
+    S2V_REQUIRE_DATA(dit_vectors(), "dit_s2v_*.safetensors in " + test::parity_dir().string());
     auto f = weights::SafetensorsFile::open(dit_vectors().front());
     const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
     WanModelS2V model(config, torch::kBFloat16);

@@ -38,25 +38,23 @@ class UMT5Parity : public QObject {
     for (size_t i = 0; i < expect.size(); ++i) QCOMPARE(b[i].item<int64_t>(), expect[i]);
   }
 
+  void matchesOfficialEncoder_data() { test::add_file_rows(test::parity_files("umt5_encoder_")); }
   void matchesOfficialEncoder() {
-    const auto files = test::parity_files("umt5_encoder_");
-    S2V_REQUIRE_DATA(files, "umt5_encoder_* parity files in " + s2v::test::parity_dir().string());
-    for (const auto& path : files) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto cfg = t5::UMT5Config::from_json(test::metadata_json(f, "config").dump());
-      t5::UMT5Encoder model(cfg);
-      t5::load_umt5(*model, state_source(f, "model."));
-      torch::NoGradGuard ng;
-      auto out = model(f.tensor("in.ids"), f.tensor("in.mask"));
-      const double err = test::rel_error(out, f.tensor("out.hidden"));
-      qInfo("%s: out.hidden rel error %.3g", path.filename().c_str(), err);
-      QVERIFY2(err <= 1e-5, path.filename().c_str());
-      // padding must matter: the same ids without the mask give other valid rows
-      auto mask = f.tensor("in.mask");
-      if (mask.eq(0).any().item<bool>()) {
-        auto unmasked = model(f.tensor("in.ids"), torch::ones_like(mask));
-        QVERIFY(test::rel_error(unmasked, f.tensor("out.hidden")) > 1e-3);
-      }
+    S2V_FETCH_FILE(path, "umt5_encoder_* parity files in " + s2v::test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto cfg = t5::UMT5Config::from_json(test::metadata_json(f, "config").dump());
+    t5::UMT5Encoder model(cfg);
+    t5::load_umt5(*model, state_source(f, "model."));
+    torch::NoGradGuard ng;
+    auto out = model(f.tensor("in.ids"), f.tensor("in.mask"));
+    const double err = test::rel_error(out, f.tensor("out.hidden"));
+    qInfo("%s: out.hidden rel error %.3g", path.filename().c_str(), err);
+    QVERIFY2(err <= 1e-5, path.filename().c_str());
+    // padding must matter: the same ids without the mask give other valid rows
+    auto mask = f.tensor("in.mask");
+    if (mask.eq(0).any().item<bool>()) {
+      auto unmasked = model(f.tensor("in.ids"), torch::ones_like(mask));
+      QVERIFY(test::rel_error(unmasked, f.tensor("out.hidden")) > 1e-3);
     }
   }
 

@@ -147,86 +147,94 @@ class TestUniMatch : public QObject {
     QVERIFY(dir_.isValid());
   }
 
-  void matchesOfficialFlowOnTinyConfigs() {
-    torch::NoGradGuard g;
+  // The vectors cover the three kinds of network: scale 2 with refinement, scale 2, scale 1.
+  void parityFilesCoverEveryKind() {
     const auto files = parity_files();
-    QCOMPARE(files.size(), size_t(3));  // scale-2 with refinement, scale-2, scale-1
+    QCOMPARE(files.size(), size_t(3));
     std::set<std::pair<int64_t, bool>> kinds;
     for (const auto& file : files) {
       const auto f = s2v::weights::SafetensorsFile::open(file);
       const auto config = config_from_json(s2v::test::metadata_json(f, "config"));
-      const auto run = run_from_json(s2v::test::metadata_json(f, "call"));
       kinds.insert({config.num_scales, config.reg_refine});
-      UniMatch model(config);
-      const auto sums = formula_weights(*model);
-      // the same weights as the script: every tensor's sum
-      for (const auto& [name, sum] : sums) {
-        QVERIFY2(f.contains("wsum." + name), name.c_str());
-        const double ref = f.tensor("wsum." + name).item<double>();
-        QVERIFY2(std::abs(sum - ref) <= 1e-9 * std::max(1.0, std::abs(ref)), name.c_str());
-      }
-      size_t wsums = 0;
-      for (const auto& n : f.names()) wsums += n.rfind("wsum.", 0) == 0;
-      QCOMPARE(wsums, sums.size());  // and no tensor the official model has and ours lacks
-
-      const auto img0 = f.tensor("in.img0"), img1 = f.tensor("in.img1");
-      // intermediate results: backbone (lowest resolution) and the first transformer pass
-      auto [f0, f1] = model->extract_feature(img0, img1);
-      const auto low = "sub.backbone." + std::to_string(config.num_scales - 1);
-      const double e_backbone = s2v::test::rel_error(torch::cat({f0[0], f1[0]}, 0), f.tensor(low));
-      auto [p0, p1] = feature_add_position(f0[0], f1[0], run.attn_splits_list[0]);
-      const double e_transformer = s2v::test::rel_error(
-          model->transformer->forward(p0, p1, run.attn_splits_list[0]).first, f.tensor("sub.transformer.scale0.feature0"));
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto flow = model->forward(img0, img1, run);
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const auto ref_flow = f.tensor("out.flow");
-      const double e_flow = s2v::test::rel_error(flow, ref_flow);
-      // The bound on the flow comes from the network itself. The refinement steps amplify
-      // rounding: the stored reference is a float32 computation, and float32 on another CPU or
-      // with another thread count rounds differently (2.9e-5 was seen on an AMD EPYC against
-      // 6.2e-7 here), so a fixed 1e-5 does not travel. `sens`: the largest change of our float32
-      // flow when every input pixel and every weight is moved by half a float32 ulp (2^-24
-      // relative, random signs; two draws): how far apart two float32 evaluations that round
-      // differently can land. The reference and ours are two such evaluations, so
-      // |ours - ref| <= kRoundingSpread * sens, with a floor of 1e-5 (the parity bar) for
-      // networks that barely amplify rounding. A real mistake moves the flow by far more
-      // (the checks above and below localise it).
-      double sens = 0, portrait_sens = 0;
-      torch::Tensor pflow;
-      if (f.contains("out.portrait_flow")) pflow = model->estimate_flow(f.tensor("in.portrait0"), f.tensor("in.portrait1"), run, 32);
-      {
-        torch::manual_seed(11);
-        const auto ulp = std::ldexp(1.0, -24);
-        for (int draw = 0; draw < 2; ++draw) {
-          UniMatch m2(config);
-          formula_weights(*m2);
-          for (auto& p : m2->named_parameters(true))
-            p.value().mul_(1.0 + ulp * torch::randn_like(p.value()).sign());
-          const auto jitter = [&](const torch::Tensor& x) { return x * (1.0 + ulp * torch::randn_like(x).sign()); };
-          sens = std::max(sens, s2v::test::rel_error(m2->forward(jitter(img0), jitter(img1), run), flow));
-          if (pflow.defined())
-            portrait_sens = std::max(portrait_sens, s2v::test::rel_error(m2->estimate_flow(jitter(f.tensor("in.portrait0")),
-                                                                                            jitter(f.tensor("in.portrait1")), run, 32),
-                                                                         pflow));
-        }
-      }
-      const double bound = std::max(1e-5, kRoundingSpread * sens);
-      qInfo("%s: backbone %.3g, transformer %.3g, flow %.3g (bound %.3g = max(1e-5, %.0f x spread %.3g under "
-            "half-ulp roundings)) (%.2f s)",
-            file.filename().string().c_str(), e_backbone, e_transformer, e_flow, bound, kRoundingSpread, sens, secs);
-      QVERIFY(e_backbone <= 1e-5);
-      QVERIFY(e_transformer <= 1e-5);
-      QVERIFY(e_flow <= bound);
-      if (pflow.defined()) {
-        const double e = s2v::test::rel_error(pflow, f.tensor("out.portrait_flow"));
-        const double pbound = std::max(1e-5, kRoundingSpread * portrait_sens);
-        qInfo("%s: portrait 70x50 through the official inference resizing: flow %.3g (bound %.3g, spread %.3g)",
-              file.filename().string().c_str(), e, pbound, portrait_sens);
-        QVERIFY(e <= pbound);
-      }
     }
     QVERIFY(kinds.count({2, true}) && kinds.count({2, false}) && kinds.count({1, false}));
+  }
+
+  void matchesOfficialFlowOnTinyConfigs_data() { s2v::test::add_file_rows(parity_files()); }
+  void matchesOfficialFlowOnTinyConfigs() {
+    torch::NoGradGuard g;
+    S2V_FETCH_FILE(file, "unimatch_*.safetensors in " + data_dir().string());
+    const auto f = s2v::weights::SafetensorsFile::open(file);
+    const auto config = config_from_json(s2v::test::metadata_json(f, "config"));
+    const auto run = run_from_json(s2v::test::metadata_json(f, "call"));
+    UniMatch model(config);
+    const auto sums = formula_weights(*model);
+    // the same weights as the script: every tensor's sum
+    for (const auto& [name, sum] : sums) {
+      QVERIFY2(f.contains("wsum." + name), name.c_str());
+      const double ref = f.tensor("wsum." + name).item<double>();
+      QVERIFY2(std::abs(sum - ref) <= 1e-9 * std::max(1.0, std::abs(ref)), name.c_str());
+    }
+    size_t wsums = 0;
+    for (const auto& n : f.names()) wsums += n.rfind("wsum.", 0) == 0;
+    QCOMPARE(wsums, sums.size());  // and no tensor the official model has and ours lacks
+
+    const auto img0 = f.tensor("in.img0"), img1 = f.tensor("in.img1");
+    // intermediate results: backbone (lowest resolution) and the first transformer pass
+    auto [f0, f1] = model->extract_feature(img0, img1);
+    const auto low = "sub.backbone." + std::to_string(config.num_scales - 1);
+    const double e_backbone = s2v::test::rel_error(torch::cat({f0[0], f1[0]}, 0), f.tensor(low));
+    auto [p0, p1] = feature_add_position(f0[0], f1[0], run.attn_splits_list[0]);
+    const double e_transformer = s2v::test::rel_error(
+        model->transformer->forward(p0, p1, run.attn_splits_list[0]).first, f.tensor("sub.transformer.scale0.feature0"));
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto flow = model->forward(img0, img1, run);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto ref_flow = f.tensor("out.flow");
+    const double e_flow = s2v::test::rel_error(flow, ref_flow);
+    // The bound on the flow comes from the network itself. The refinement steps amplify
+    // rounding: the stored reference is a float32 computation, and float32 on another CPU or
+    // with another thread count rounds differently (2.9e-5 was seen on an AMD EPYC against
+    // 6.2e-7 here), so a fixed 1e-5 does not travel. `sens`: the largest change of our float32
+    // flow when every input pixel and every weight is moved by half a float32 ulp (2^-24
+    // relative, random signs; two draws): how far apart two float32 evaluations that round
+    // differently can land. The reference and ours are two such evaluations, so
+    // |ours - ref| <= kRoundingSpread * sens, with a floor of 1e-5 (the parity bar) for
+    // networks that barely amplify rounding. A real mistake moves the flow by far more
+    // (the checks above and below localise it).
+    double sens = 0, portrait_sens = 0;
+    torch::Tensor pflow;
+    if (f.contains("out.portrait_flow")) pflow = model->estimate_flow(f.tensor("in.portrait0"), f.tensor("in.portrait1"), run, 32);
+    {
+      torch::manual_seed(11);
+      const auto ulp = std::ldexp(1.0, -24);
+      for (int draw = 0; draw < 2; ++draw) {
+        UniMatch m2(config);
+        formula_weights(*m2);
+        for (auto& p : m2->named_parameters(true))
+          p.value().mul_(1.0 + ulp * torch::randn_like(p.value()).sign());
+        const auto jitter = [&](const torch::Tensor& x) { return x * (1.0 + ulp * torch::randn_like(x).sign()); };
+        sens = std::max(sens, s2v::test::rel_error(m2->forward(jitter(img0), jitter(img1), run), flow));
+        if (pflow.defined())
+          portrait_sens = std::max(portrait_sens, s2v::test::rel_error(m2->estimate_flow(jitter(f.tensor("in.portrait0")),
+                                                                                          jitter(f.tensor("in.portrait1")), run, 32),
+                                                                       pflow));
+      }
+    }
+    const double bound = std::max(1e-5, kRoundingSpread * sens);
+    qInfo("%s: backbone %.3g, transformer %.3g, flow %.3g (bound %.3g = max(1e-5, %.0f x spread %.3g under "
+          "half-ulp roundings)) (%.2f s)",
+          file.filename().string().c_str(), e_backbone, e_transformer, e_flow, bound, kRoundingSpread, sens, secs);
+    QVERIFY(e_backbone <= 1e-5);
+    QVERIFY(e_transformer <= 1e-5);
+    QVERIFY(e_flow <= bound);
+    if (pflow.defined()) {
+      const double e = s2v::test::rel_error(pflow, f.tensor("out.portrait_flow"));
+      const double pbound = std::max(1e-5, kRoundingSpread * portrait_sens);
+      qInfo("%s: portrait 70x50 through the official inference resizing: flow %.3g (bound %.3g, spread %.3g)",
+            file.filename().string().c_str(), e, pbound, portrait_sens);
+      QVERIFY(e <= pbound);
+    }
   }
 
   void checkpointNamesEqualOfficialManifest() {

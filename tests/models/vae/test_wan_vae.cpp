@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/parity.h"
+#include "models/base/cancel.h"
 #include "models/base/error.h"
 #include "models/wan/vae.h"
 #include "models/wan/vae_alloc.h"
@@ -54,8 +55,6 @@ class TestWanVae : public QObject {
     if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(2);
   }
 
-  void parityFilesExist() { QVERIFY2(!vae_files().empty(), "no vae_2_1_* parity files"); }
-
   void defaultConfigIsWan21() {
     const WanVaeConfig c;
     QCOMPARE(c.dim, int64_t(96));
@@ -82,57 +81,57 @@ class TestWanVae : public QObject {
     QCOMPARE(shapes.size(), size_t(194));
   }
 
+  void parameterNamesAreCheckpointKeys_data() { test::add_file_rows(vae_files()); }
   void parameterNamesAreCheckpointKeys() {
-    for (const auto& path : vae_files()) {
-      auto f = weights::SafetensorsFile::open(path);
-      std::set<std::string> expected;
-      for (const auto& n : f.names())
-        if (n.rfind("model.", 0) == 0) expected.insert(n.substr(6));
-      WanVae vae(config_of(f));
-      const auto names = vae.parameter_names();
-      QCOMPARE(std::set<std::string>(names.begin(), names.end()), expected);
-    }
+    S2V_FETCH_FILE(path, "vae_2_1_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    std::set<std::string> expected;
+    for (const auto& n : f.names())
+      if (n.rfind("model.", 0) == 0) expected.insert(n.substr(6));
+    WanVae vae(config_of(f));
+    const auto names = vae.parameter_names();
+    QCOMPARE(std::set<std::string>(names.begin(), names.end()), expected);
   }
 
+  void parityStatsAreTheRealConstants_data() { test::add_file_rows(vae_files()); }
   void parityStatsAreTheRealConstants() {
-    for (const auto& path : vae_files()) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto mean = to_vector(f.tensor("scale.mean")), std = to_vector(f.tensor("scale.std"));
-      QCOMPARE(mean.size(), size_t(16));
-      for (size_t i = 0; i < 16; ++i) {
-        QCOMPARE(mean[i], wan::wan21_latent_mean()[i]);
-        QCOMPARE(std[i], wan::wan21_latent_std()[i]);
-      }
+    S2V_FETCH_FILE(path, "vae_2_1_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto mean = to_vector(f.tensor("scale.mean")), std = to_vector(f.tensor("scale.std"));
+    QCOMPARE(mean.size(), size_t(16));
+    for (size_t i = 0; i < 16; ++i) {
+      QCOMPARE(mean[i], wan::wan21_latent_mean()[i]);
+      QCOMPARE(std[i], wan::wan21_latent_std()[i]);
     }
   }
 
+  void encodeMatchesReference_data() { test::add_file_rows(vae_files()); }
   void encodeMatchesReference() {
-    for (const auto& path : vae_files()) {
-      auto f = weights::SafetensorsFile::open(path);
-      auto vae = vae_from(f);
-      const auto latent = vae.encode(f.tensor("in.video"));
-      const double err = test::rel_error(latent, f.tensor("out.latent"));
-      qInfo("%s encode out.latent %s: rel err %.3g", path.filename().c_str(),
-            c10::str(latent.sizes()).c_str(), err);
-      QVERIFY(err <= 1e-5);
-    }
+    S2V_FETCH_FILE(path, "vae_2_1_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    auto vae = vae_from(f);
+    const auto latent = vae.encode(f.tensor("in.video"));
+    const double err = test::rel_error(latent, f.tensor("out.latent"));
+    qInfo("%s encode out.latent %s: rel err %.3g", path.filename().c_str(),
+          c10::str(latent.sizes()).c_str(), err);
+    QVERIFY(err <= 1e-5);
   }
 
+  void decodeMatchesReference_data() { test::add_file_rows(vae_files()); }
   void decodeMatchesReference() {
-    for (const auto& path : vae_files()) {
-      auto f = weights::SafetensorsFile::open(path);
-      auto vae = vae_from(f);
-      const auto ref = f.tensor("out.decoded");
-      const auto video = vae.decode_unclamped(f.tensor("out.latent"));
-      const double err = test::rel_error(video, ref);
-      const auto clamped = vae.decode(f.tensor("out.latent"));
-      const double err_clamped = test::rel_error(clamped, ref.clamp(-1, 1));
-      qInfo("%s decode out.decoded %s: rel err %.3g (clamped %.3g)", path.filename().c_str(),
-            c10::str(video.sizes()).c_str(), err, err_clamped);
-      QVERIFY(err <= 1e-4);
-      QVERIFY(err_clamped <= 1e-4);
-      QVERIFY(clamped.abs().max().item<float>() <= 1.0f);
-    }
+    S2V_FETCH_FILE(path, "vae_2_1_*.safetensors in " + test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    auto vae = vae_from(f);
+    const auto ref = f.tensor("out.decoded");
+    const auto video = vae.decode_unclamped(f.tensor("out.latent"));
+    const double err = test::rel_error(video, ref);
+    const auto clamped = vae.decode(f.tensor("out.latent"));
+    const double err_clamped = test::rel_error(clamped, ref.clamp(-1, 1));
+    qInfo("%s decode out.decoded %s: rel err %.3g (clamped %.3g)", path.filename().c_str(),
+          c10::str(video.sizes()).c_str(), err, err_clamped);
+    QVERIFY(err <= 1e-4);
+    QVERIFY(err_clamped <= 1e-4);
+    QVERIFY(clamped.abs().max().item<float>() <= 1.0f);
   }
 
   // Causality: the latents of the first 1 + 4k frames do not depend on later frames.
@@ -151,7 +150,23 @@ class TestWanVae : public QObject {
     QVERIFY(test::rel_error(decoded.narrow(2, 0, 5), decoded_head) < 1e-6);
   }
 
+  // A requested token stops an encode, a decode and a tiled decode at their first chunk (the
+  // generation job's cancel); a token nobody requests changes nothing.
+  void cancelStopsAtAChunk() {
+    torch::manual_seed(7);
+    WanVae vae(tiny_config());
+    CancelToken cancel;
+    cancel.request();
+    QVERIFY_THROWS_EXCEPTION(s2v::Cancelled, vae.encode(torch::zeros({1, 3, 5, 16, 16}), cancel));
+    QVERIFY_THROWS_EXCEPTION(s2v::Cancelled, vae.decode(torch::zeros({1, 16, 2, 2, 2}), cancel));
+    QVERIFY_THROWS_EXCEPTION(s2v::Cancelled, vae.decode_tiled(torch::zeros({1, 16, 1, 4, 4}), {2, 1}, cancel));
+    const auto z = torch::rand({1, 16, 2, 2, 2});
+    CancelToken idle;
+    QVERIFY(torch::equal(vae.decode(z, idle), vae.decode(z)));
+  }
+
   void loadListsEveryProblemByName() {
+    S2V_REQUIRE_DATA(vae_files(), "vae_2_1_*.safetensors in " + test::parity_dir().string());
     auto path = vae_files().front();
     auto f = weights::SafetensorsFile::open(path);
     std::map<std::string, torch::Tensor> tensors;
@@ -266,6 +281,7 @@ class TestWanVae : public QObject {
   // seams); a tile covering the whole latent is exactly the untiled decode. (A last tile is
   // placed flush with the edge, so the effective overlap can exceed the requested one.)
   void tiledDecodeApproximatesUntiled() {
+    S2V_REQUIRE_DATA(vae_files(), "vae_2_1_*.safetensors in " + test::parity_dir().string());
     auto path = vae_files().front();
     auto f = weights::SafetensorsFile::open(path);
     auto vae = vae_from(f);

@@ -16,41 +16,39 @@ class AudioBucketTest : public QObject {
   Q_OBJECT
 
  private slots:
+  void matchesOfficialBucketing_data() { test::add_file_rows(test::parity_files("audio_bucket_")); }
   void matchesOfficialBucketing() {
-    const auto files = test::parity_files("audio_bucket_");
-    S2V_REQUIRE_DATA(files, "audio_bucket_* parity files in " + s2v::test::parity_dir().string());
-    for (const auto& path : files) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto name = path.filename().string();
-      const double video_rate = test::metadata_json(f, "video_rate").get<double>();
-      const int64_t fps = test::metadata_json(f, "fps").get<int64_t>();
-      const int64_t batch_frames = test::metadata_json(f, "batch_frames").get<int64_t>();
-      const int64_t m = test::metadata_json(f, "m").get<int64_t>();
+    S2V_FETCH_FILE(path, "audio_bucket_* parity files in " + s2v::test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto name = path.filename().string();
+    const double video_rate = test::metadata_json(f, "video_rate").get<double>();
+    const int64_t fps = test::metadata_json(f, "fps").get<int64_t>();
+    const int64_t batch_frames = test::metadata_json(f, "batch_frames").get<int64_t>();
+    const int64_t m = test::metadata_json(f, "m").get<int64_t>();
 
-      auto z = wav2vec2::linear_interpolation(f.tensor("in.hidden_50hz"), 50.0, video_rate);
-      const double e30 = test::rel_error(z, f.tensor("out.hidden_30hz"));
-      qInfo("%s: out.hidden_30hz rel error %.3g", name.c_str(), e30);
-      QVERIFY2(e30 <= 1e-5, name.c_str());
+    auto z = wav2vec2::linear_interpolation(f.tensor("in.hidden_50hz"), 50.0, video_rate);
+    const double e30 = test::rel_error(z, f.tensor("out.hidden_30hz"));
+    qInfo("%s: out.hidden_30hz rel error %.3g", name.c_str(), e30);
+    QVERIFY2(e30 <= 1e-5, name.c_str());
 
-      auto b = wav2vec2::audio_embed_bucket_fps(f.tensor("out.hidden_30hz"), fps, batch_frames, m, video_rate);
-      const double eb = test::rel_error(b.bucket, f.tensor("out.bucket"));
-      qInfo("%s: out.bucket rel error %.3g", name.c_str(), eb);
-      QVERIFY2(eb <= 1e-5, name.c_str());
-      QCOMPARE(b.num_repeat, f.tensor("out.num_repeat").item<int64_t>());
+    auto b = wav2vec2::audio_embed_bucket_fps(f.tensor("out.hidden_30hz"), fps, batch_frames, m, video_rate);
+    const double eb = test::rel_error(b.bucket, f.tensor("out.bucket"));
+    qInfo("%s: out.bucket rel error %.3g", name.c_str(), eb);
+    QVERIFY2(eb <= 1e-5, name.c_str());
+    QCOMPARE(b.num_repeat, f.tensor("out.num_repeat").item<int64_t>());
 
-      auto embed = wav2vec2::bucket_to_model_layout(b.bucket);
-      const double ee = test::rel_error(embed, f.tensor("out.audio_embed"));
-      qInfo("%s: out.audio_embed rel error %.3g, num_repeat %lld", name.c_str(), ee,
-            (long long)b.num_repeat);
-      QVERIFY2(ee <= 1e-5, name.c_str());
+    auto embed = wav2vec2::bucket_to_model_layout(b.bucket);
+    const double ee = test::rel_error(embed, f.tensor("out.audio_embed"));
+    qInfo("%s: out.audio_embed rel error %.3g, num_repeat %lld", name.c_str(), ee,
+          (long long)b.num_repeat);
+    QVERIFY2(ee <= 1e-5, name.c_str());
 
-      if (video_rate == wav2vec2::kVideoRate) {
-        auto all = wav2vec2::encode_audio(f.tensor("in.hidden_50hz"), fps, batch_frames, m);
-        QVERIFY(test::rel_error(all.audio_embed, f.tensor("out.audio_embed")) <= 1e-5);
-        QCOMPARE(all.num_repeat, b.num_repeat);
-        QCOMPARE(wav2vec2::num_clips_for_frames_50hz(f.tensor("in.hidden_50hz").size(1), fps, batch_frames),
-                 b.num_repeat);
-      }
+    if (video_rate == wav2vec2::kVideoRate) {
+      auto all = wav2vec2::encode_audio(f.tensor("in.hidden_50hz"), fps, batch_frames, m);
+      QVERIFY(test::rel_error(all.audio_embed, f.tensor("out.audio_embed")) <= 1e-5);
+      QCOMPARE(all.num_repeat, b.num_repeat);
+      QCOMPARE(wav2vec2::num_clips_for_frames_50hz(f.tensor("in.hidden_50hz").size(1), fps, batch_frames),
+               b.num_repeat);
     }
   }
 

@@ -32,36 +32,34 @@ class Wav2Vec2Parity : public QObject {
   Q_OBJECT
 
  private slots:
+  void matchesReferenceHiddenStates_data() { test::add_file_rows(test::parity_files("wav2vec2_")); }
   void matchesReferenceHiddenStates() {
-    const auto files = test::parity_files("wav2vec2_");
-    S2V_REQUIRE_DATA(files, "wav2vec2_* parity files in " + s2v::test::parity_dir().string());
-    for (const auto& path : files) {
-      auto f = weights::SafetensorsFile::open(path);
-      const auto cfg = wav2vec2::Wav2Vec2Config::from_json(test::metadata_json(f, "hf_config").dump());
-      wav2vec2::Wav2Vec2Encoder model(cfg);
-      wav2vec2::load_wav2vec2(*model, state_source(f, "model."));
-      torch::NoGradGuard ng;
-      const auto name = path.filename().string();
+    S2V_FETCH_FILE(path, "wav2vec2_* parity files in " + s2v::test::parity_dir().string());
+    auto f = weights::SafetensorsFile::open(path);
+    const auto cfg = wav2vec2::Wav2Vec2Config::from_json(test::metadata_json(f, "hf_config").dump());
+    wav2vec2::Wav2Vec2Encoder model(cfg);
+    wav2vec2::load_wav2vec2(*model, state_source(f, "model."));
+    torch::NoGradGuard ng;
+    const auto name = path.filename().string();
 
-      const double norm_err = test::rel_error(wav2vec2::normalize_waveform(f.tensor("in.waveform_16k")),
-                                              f.tensor("in.normalized"));
-      qInfo("%s: in.normalized rel error %.3g", name.c_str(), norm_err);
-      QVERIFY2(norm_err <= 1e-6, name.c_str());
+    const double norm_err = test::rel_error(wav2vec2::normalize_waveform(f.tensor("in.waveform_16k")),
+                                            f.tensor("in.normalized"));
+    qInfo("%s: in.normalized rel error %.3g", name.c_str(), norm_err);
+    QVERIFY2(norm_err <= 1e-6, name.c_str());
 
-      auto ref = f.tensor("out.hidden_states");  // [layers + 1, F, D]
-      QCOMPARE(cfg.num_frames(f.tensor("in.normalized").size(0)), ref.size(1));
-      auto out = model(f.tensor("in.normalized").unsqueeze(0)).squeeze(1);
-      QCOMPARE(out.sizes().vec(), ref.sizes().vec());
-      for (int64_t l = 0; l < ref.size(0); ++l) {
-        const double err = test::rel_error(out[l], ref[l]);
-        qInfo("%s: out.hidden_states[%lld] rel error %.3g", name.c_str(), (long long)l, err);
-        QVERIFY2(err <= 1e-5, name.c_str());
-      }
-      const double all = test::rel_error(out, ref);
-      qInfo("%s: out.hidden_states rel error %.3g", name.c_str(), all);
-      // the convenience path (normalise, then run) gives the same states
-      QVERIFY(test::rel_error(model->hidden_states(f.tensor("in.waveform_16k")), ref) <= 1e-5);
+    auto ref = f.tensor("out.hidden_states");  // [layers + 1, F, D]
+    QCOMPARE(cfg.num_frames(f.tensor("in.normalized").size(0)), ref.size(1));
+    auto out = model(f.tensor("in.normalized").unsqueeze(0)).squeeze(1);
+    QCOMPARE(out.sizes().vec(), ref.sizes().vec());
+    for (int64_t l = 0; l < ref.size(0); ++l) {
+      const double err = test::rel_error(out[l], ref[l]);
+      qInfo("%s: out.hidden_states[%lld] rel error %.3g", name.c_str(), (long long)l, err);
+      QVERIFY2(err <= 1e-5, name.c_str());
     }
+    const double all = test::rel_error(out, ref);
+    qInfo("%s: out.hidden_states rel error %.3g", name.c_str(), all);
+    // the convenience path (normalise, then run) gives the same states
+    QVERIFY(test::rel_error(model->hidden_states(f.tensor("in.waveform_16k")), ref) <= 1e-5);
   }
 
   void acceptsParametrizationNamesAndIgnoresHead() {

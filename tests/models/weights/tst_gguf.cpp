@@ -216,7 +216,7 @@ class GgufTest : public QObject {
  private slots:
   void initTestCase() {
     tiny_ = gguf_dir() / "tiny_quants.gguf";
-    if (!fs::exists(tiny_)) QSKIP("../shared/testdata/gguf is not beside the repository");
+    S2V_REQUIRE_FILE(tiny_, tiny_.string() + " (../shared/testdata/gguf beside the repository)");
     QVERIFY(!reference_files().empty());
   }
 
@@ -455,7 +455,7 @@ class GgufTest : public QObject {
   // city96's Wan files hold a 5-D patch_embedding.weight (ggml refuses n_dims > 4; we must not).
   void readsFiveDimensionalTensors() {
     const auto path = gguf_dir() / "tiny_5d.gguf";
-    if (!fs::exists(path)) QSKIP("no tiny_5d.gguf");
+    S2V_REQUIRE_FILE(path, path.string());
     const auto g = GgufFile::open(path);
     QVERIFY(g.find("general.alignment") == nullptr);
     QCOMPARE(g.alignment(), uint64_t(32));  // the default

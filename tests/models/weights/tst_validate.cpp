@@ -51,7 +51,7 @@ class ValidateTest : public QObject {
  private slots:
   void initTestCase() {
     manifest_path_ = s2v::test::parity_dir() / "dit_s2v_14b_manifest.json";
-    if (!fs::exists(manifest_path_)) QSKIP("the 14B manifest is not in the parity folder");
+    S2V_REQUIRE_FILE(manifest_path_, manifest_path_.string() + " (the 14B manifest)");
     manifest_ = load_manifest(manifest_path_);
   }
 
