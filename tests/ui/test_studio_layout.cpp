@@ -103,6 +103,17 @@ class TestStudioLayout : public QObject {
     qInfo("form %d px in a viewport of %d px", scroll->widget()->width(), scroll->viewport()->width());
     QVERIFY(scroll->widget()->width() <= scroll->viewport()->width());
     QVERIFY(scroll->widget()->minimumSizeHint().width() <= scroll->viewport()->width());
+
+    // A refused Render says why next to the button, wherever the form is scrolled.
+    scroll->verticalScrollBar()->setValue(scroll->verticalScrollBar()->maximum());
+    render->click();
+    auto* message = w.generate()->actionBar()->findChild<QLabel*>("inputMessage");
+    QVERIFY(message);
+    qInfo("refusal: %s", qPrintable(message->text()));
+    QVERIFY(w.generate()->messageIsError());
+    QVERIFY(message->text().contains("portrait"));
+    QVERIFY(message->isVisible());
+    QVERIFY(w.rect().contains(inWindow(message, &w)));
   }
 
   void curateDoesNotWidenTheWindow() {
