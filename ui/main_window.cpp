@@ -1,21 +1,27 @@
 #include "ui/main_window.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QCloseEvent>
 #include <QFileInfo>
 #include <QMenuBar>
 #include <QPushButton>
-#include <QSettings>
+#include <QScreen>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <algorithm>
 
 #include "core/curate_job/curate_job.h"
 #include "ui/about.h"
 #include "ui/curate/curate_workspace.h"
+#include "ui/generate/generate_state.h"
 #include "ui/generate/generate_workspace.h"
+#include "ui/generate/render_history.h"
 #include "ui/jobs/job_dock.h"
 #include "ui/jobs/job_queue_adapter.h"
+#include "ui/settings/app_settings.h"
 #include "ui/settings/settings_dialog.h"
+#include "ui/settings/theme.h"
 
 namespace s2v::ui {
 
@@ -25,10 +31,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   jobs_ = new JobQueueAdapter(this);
   tabs_ = new QTabWidget(this);
   tabs_->setObjectName("workspaces");
+  tabs_->setDocumentMode(true);
   generate_ = new GenerateWorkspace(jobs_, tabs_);
   curate_ = new CurateWorkspace(jobs_, tabs_);
+  history_ = new HistoryPanel(jobs_, JobQueueAdapter::defaultStoreRoot(), tabs_);
   tabs_->addTab(generate_, tr("&Generate"));
   tabs_->addTab(curate_, tr("C&urate"));
+  tabs_->addTab(history_, tr("&History"));
   setCentralWidget(tabs_);
   dock_ = new JobDock(jobs_, this);
   addDockWidget(Qt::RightDockWidgetArea, dock_);
@@ -47,12 +56,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
   connect(generate_, &GenerateWorkspace::inputRejected, this,
           [this](const QString& m) { statusBar()->showMessage(m, 8000); });
+  connect(history_, &HistoryPanel::useSettings, this, [this](const generate::GenerateParams& p) {
+    generate_->useRender(p);
+    tabs_->setCurrentIndex(GenerateTab);
+  });
+  // The history's finished renders time the next one.
+  auto speeds = [this] { generate_->state()->setSpeedSamples(history_->model()->speedSamples()); };
+  connect(history_->model(), &RenderHistoryModel::speedSamplesChanged, this, speeds);
+  connect(history_->model(), &RenderHistoryModel::loaded, this, speeds);
   statusBar()->showMessage(tr("Ready"));
   resize(1280, 800);
-  QSettings s;
-  restoreGeometry(s.value("window/geometry").toByteArray());
-  restoreState(s.value("window/state").toByteArray());
-  tabs_->setCurrentIndex(s.value("window/tab", 0).toInt());
+  const auto s = studioSettings();
+  restoreGeometry(s->value("window/geometry").toByteArray());
+  restoreState(s->value("window/state").toByteArray());
+  tabs_->setCurrentIndex(std::clamp(s->value("window/tab", 0).toInt(), 0, tabs_->count() - 1));
+  // A geometry saved on a larger screen never puts the window (and the job dock) off this one.
+  if (const QScreen* screen = this->screen()) {
+    const QRect avail = screen->availableGeometry();
+    if (width() > avail.width() || height() > avail.height())
+      resize(std::min(width(), avail.width()), std::min(height(), avail.height()));
+  }
 }
 
 MainWindow::~MainWindow() = default;
@@ -84,7 +107,16 @@ void MainWindow::buildMenus() {
 
 void MainWindow::openSettings() {
   SettingsDialog d(AppSettings::load(), this);
-  if (d.exec() == QDialog::Accepted) d.settings().save();
+  if (d.exec() == QDialog::Accepted) {
+    d.settings().save();
+    applySettings();
+  }
+}
+
+void MainWindow::applySettings() {
+  const AppSettings s = AppSettings::load();
+  applyTheme(themeFromString(s.theme));
+  generate_->applyAppSettings(s);
 }
 
 void MainWindow::cancelCurrentJob() {
@@ -94,6 +126,19 @@ void MainWindow::cancelCurrentJob() {
       if (r.state == jobs::JobState::Running) id = QString::fromStdString(r.id);
   }
   if (!id.isEmpty() && jobs_->cancel(id)) statusBar()->showMessage(tr("Cancelling %1…").arg(id), 4000);
+}
+
+void MainWindow::resizeEvent(QResizeEvent* e) {
+  QMainWindow::resizeEvent(e);
+  fitDockToWidth();
+}
+
+void MainWindow::fitDockToWidth() {
+  // The job dock takes a quarter of the window at most: on a small screen the workspace keeps
+  // the room it needs (the dock can still be dragged wider).
+  if (!dock_->isVisible() || dock_->isFloating()) return;
+  const int want = std::max(dock_->minimumSizeHint().width(), std::min(dock_->width(), width() / 4));
+  if (dock_->width() > want) resizeDocks({dock_}, {want}, Qt::Horizontal);
 }
 
 void MainWindow::previewJob(const QString& id) {
@@ -162,10 +207,10 @@ void MainWindow::closeEvent(QCloseEvent* e) {
         return;
     }
   }
-  QSettings s;
-  s.setValue("window/geometry", saveGeometry());
-  s.setValue("window/state", saveState());
-  s.setValue("window/tab", tabs_->currentIndex());
+  const auto s = studioSettings();
+  s->setValue("window/geometry", saveGeometry());
+  s->setValue("window/state", saveState());
+  s->setValue("window/tab", tabs_->currentIndex());
   e->accept();
 }
 

@@ -74,7 +74,7 @@ class TestGenerateWorkspace : public QObject {
     QCoreApplication::setOrganizationName("s2v-tests");
     QCoreApplication::setApplicationName("s2v-generate-workspace-test");
     QStandardPaths::setTestModeEnabled(true);
-    QSettings().clear();
+    studioSettings()->clear();
 
     // A portrait: a gradient with a face-ish disc (made here, no file committed).
     portrait_ = dir_.path() + "/portrait.png";
@@ -117,7 +117,7 @@ class TestGenerateWorkspace : public QObject {
   }
 
   // Every test starts from the official defaults (a workspace saves its settings when destroyed).
-  void init() { QSettings().remove(GenerateWorkspace::kSettingsKey); }
+  void init() { studioSettings()->remove(GenerateWorkspace::kSettingsKey); }
 
   void portraitAndAudioGiveClipsAndFrameSize() {
     JobQueueAdapter jobs;

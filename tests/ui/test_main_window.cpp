@@ -72,9 +72,10 @@ class TestMainWindow : public QObject {
     MainWindow w;
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QCOMPARE(w.tabs()->count(), 2);
+    QCOMPARE(w.tabs()->count(), 3);
     QVERIFY(w.tabs()->tabText(0).contains("Generate"));
     QVERIFY(w.tabs()->tabText(1).contains("urate"));
+    QVERIFY(w.tabs()->tabText(2).contains("History"));
     QVERIFY(w.jobDock()->isVisible());
     QVERIFY(versionsText().contains("LibTorch") && versionsText().contains("FFmpeg") &&
             versionsText().contains("Qt"));
@@ -190,7 +191,7 @@ class TestMainWindow : public QObject {
     const AppSettings back = AppSettings::load();
     QCOMPARE(back.modelFolder, QString("/models/Wan2.2-S2V-14B"));
     QCOMPARE(back.dtype, QString("bfloat16"));
-    QCOMPARE(back.device, QString("cpu"));
+    QCOMPARE(back.device, QString("auto"));  // the default: the Generate form says auto too (#20)
   }
 
   void settingsDialogEditsTheCurationNetworks() {

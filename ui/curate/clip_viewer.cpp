@@ -25,6 +25,8 @@
 #include "core/pose_draw/draw.h"
 #include "core/media/video_reader.h"
 
+#include "ui/settings/theme.h"
+
 namespace s2v::ui {
 
 namespace {
@@ -182,18 +184,21 @@ ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_uniq
           .arg(FrameView::peopleColour().name(), FrameView::faceColour().name(), FrameView::handColour().name(),
                FrameView::textColour().name()),
       this);
+  legend->setObjectName("viewerLegend");
+  legend->setWordWrap(true);
   playButton_ = new QPushButton(tr("Play"), this);
   playButton_->setObjectName("playPause");
   playButton_->setEnabled(false);
   slider_ = new QSlider(Qt::Horizontal, this);
   slider_->setObjectName("viewerPosition");
   slider_->setEnabled(false);
+  slider_->setMinimumWidth(kSeekMinWidth);
   timeLabel_ = new QLabel("0.00 s", this);
+  // The seek slider has the row to itself (the legend sits under it): never a stub.
   auto* controls = new QHBoxLayout;
   controls->addWidget(playButton_);
   controls->addWidget(slider_, 1);
   controls->addWidget(timeLabel_);
-  controls->addWidget(legend);
 
   chartsBox_ = new QWidget(this);
   chartsLayout_ = new QVBoxLayout(chartsBox_);
@@ -208,6 +213,7 @@ ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_uniq
   l->addWidget(title_);
   l->addWidget(frame_, 3);
   l->addLayout(controls);
+  l->addWidget(legend);
   l->addWidget(scroll, 2);
 
   timer_ = new QTimer(this);
@@ -292,6 +298,7 @@ void ClipViewer::buildCharts() {
     plot.cursor->setPen(QPen(QColor(220, 30, 30), 1.5));
     auto* chart = new QChart;
     chart->legend()->hide();
+    if (isDark(palette())) chart->setTheme(QChart::ChartThemeDark);
     chart->setTitle(QString::fromStdString(key));
     chart->setMargins(QMargins(2, 0, 2, 0));
     chart->addSeries(plot.line);

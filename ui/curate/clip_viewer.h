@@ -82,6 +82,7 @@ class ClipViewer : public QWidget {
  public:
   explicit ClipViewer(QWidget* parent = nullptr);
   ~ClipViewer() override;
+  static constexpr int kSeekMinWidth = 160;
 
   void setClip(const curation::ClipScores& clip);
   const curation::ClipScores& clip() const { return clip_; }
@@ -96,6 +97,7 @@ class ClipViewer : public QWidget {
   int chartPoints(const QString& series) const;  // points plotted (finite values)
   double cursorTime(const QString& series) const;
   QChartView* chart(const QString& series) const;
+  QSlider* seekSlider() const { return slider_; }
 
  public slots:
   void setPosition(double t);

@@ -7,6 +7,7 @@
 
 #include "core/curation/results_db.h"
 #include "models/base/error.h"
+#include "ui/settings/theme.h"
 
 namespace s2v::ui {
 
@@ -53,11 +54,11 @@ QString CurateTableModel::columnName(int column) {
   return {};
 }
 
-QColor CurateTableModel::verdictColour(const QString& verdict) {
-  if (verdict == "pass") return {200, 235, 205};
-  if (verdict == "fail") return {245, 200, 200};
-  if (verdict == "error") return {220, 220, 220};
-  if (verdict == "review") return {250, 235, 190};
+QColor CurateTableModel::verdictColour(const QString& verdict, const QPalette& palette) {
+  if (verdict == "pass") return tint(QColor(40, 170, 70), palette);
+  if (verdict == "fail") return tint(QColor(220, 40, 40), palette);
+  if (verdict == "error") return tint(QColor(128, 128, 128), palette);
+  if (verdict == "review") return tint(QColor(240, 170, 0), palette);
   return {};
 }
 
@@ -124,7 +125,7 @@ QVariant CurateTableModel::data(const QModelIndex& index, int role) const {
       if (contains(s.failed_metrics, name + ":n/a")) return verdictColour("review");
       return {};
     case Qt::ForegroundRole:
-      if (!m.value) return QColor(128, 128, 128);
+      if (!m.value) return toneColour(Tone::Muted, QPalette());
       return {};
     default: return {};
   }

@@ -6,6 +6,7 @@
 
 #include <QAbstractTableModel>
 #include <QColor>
+#include <QPalette>
 #include <QSortFilterProxyModel>
 #include <QStringList>
 #include <map>
@@ -50,7 +51,9 @@ class CurateTableModel : public QAbstractTableModel {
   // The column of a metric name (FirstMetricColumn + its index in metric_names()), -1 if unknown.
   static int metricColumn(const std::string& metric);
   static QString columnName(int column);
-  static QColor verdictColour(const QString& verdict);
+  // A background tint of the verdict's colour that keeps the palette's text readable (light on
+  // a light theme, dark on a dark one).
+  static QColor verdictColour(const QString& verdict, const QPalette& palette = QPalette());
 
   int count(const QString& verdict) const;
   QStringList passingPaths() const;  // rows whose verdict is "pass", in row order

@@ -14,6 +14,8 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QToolBar>
+#include <QScrollArea>
 #include <QThread>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -31,6 +33,7 @@
 #include "ui/curate/threshold_panel.h"
 #include "ui/jobs/job_queue_adapter.h"
 #include "ui/settings/app_settings.h"
+#include "ui/widgets/input_guards.h"
 
 namespace s2v::ui {
 
@@ -56,36 +59,45 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   model_ = new CurateTableModel(this);
   proxy_ = new CurateFilterProxy(this);
   proxy_->setSourceModel(model_);
+  basePreset_ = model_->preset();
 
-  // Row 1: sources, preset, outputs.
+  // Row 1: sources, preset, outputs, in a tool bar: on a narrow window what does not fit goes
+  // into its » menu instead of being clipped.
   auto* open = new QPushButton(tr("Score folder…"), this);
   open->setObjectName("openFolder");
+  open->setToolTip(tr("Score every clip of a folder through the job queue"));
   auto* openDb = new QPushButton(tr("Open results…"), this);
   openDb->setObjectName("openDatabase");
+  openDb->setToolTip(tr("Show a results database made here or by “s2v curate”"));
   auto* samples = new QPushButton(tr("Score the sample clips"), this);
   samples->setObjectName("scoreSamples");
   samples->setToolTip(tr("Copies Debian opencv-doc's Megamind.avi, vtest.avi and tree.avi into %1 and scores "
                          "their first 10 seconds").arg(sampleFolder()));
   presetBox_ = new QComboBox(this);
   presetBox_->setObjectName("presetBox");
+  presetBox_->setToolTip(tr("The thresholds that judge each clip; “(modified)” once a slider has moved"));
+  presetBox_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
   for (const auto& n : curation::Preset::builtin_names()) presetBox_->addItem(QString::fromStdString(n));
   auto* loadPreset = new QPushButton(tr("Load preset…"), this);
   loadPreset->setObjectName("loadPreset");
   auto* savePresetButton = new QPushButton(tr("Save preset as…"), this);
   savePresetButton->setObjectName("savePreset");
+  savePresetButton->setToolTip(tr("Save the thresholds as they are now, as a preset file"));
   auto* exportButton = new QPushButton(tr("Export passing…"), this);
   exportButton->setObjectName("exportPassing");
-  auto* bar = new QHBoxLayout;
+  exportButton->setToolTip(tr("Write the paths (or a CSV) of the clips that pass"));
+  auto* bar = new QToolBar(this);
+  bar->setObjectName("curateBar");
   bar->addWidget(open);
   bar->addWidget(openDb);
   bar->addWidget(samples);
-  bar->addSpacing(12);
-  bar->addWidget(new QLabel(tr("Preset:"), this));
+  bar->addSeparator();
+  bar->addWidget(new QLabel(tr("Preset: "), this));
   bar->addWidget(presetBox_);
   bar->addWidget(loadPreset);
   bar->addWidget(savePresetButton);
+  bar->addSeparator();
   bar->addWidget(exportButton);
-  bar->addStretch(1);
 
   status_ = new QLabel(tr("Score a folder of clips, or open a results database made by “s2v curate”. "
                           "Metrics without the paper's networks use OpenCV/Tesseract fallbacks; the "
@@ -116,6 +128,7 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   rangeMax_->setPlaceholderText(tr("max"));
   rangeMax_->setMaximumWidth(80);
   auto* filters = new QHBoxLayout;
+  filterText->setMinimumWidth(80);
   filters->addWidget(filterText, 2);
   filters->addWidget(verdictBox);
   filters->addSpacing(12);
@@ -123,7 +136,6 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   filters->addWidget(rangeMetric_);
   filters->addWidget(rangeMin_);
   filters->addWidget(rangeMax_);
-  filters->addStretch(1);
 
   table_ = new QTableView(this);
   table_->setObjectName("clipTable");
@@ -140,7 +152,14 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   histogram_ = new HistogramPanel(model_, this);
   auto* tabs = new QTabWidget(this);
   tabs->setObjectName("curateTabs");
-  tabs->addTab(thresholds_, tr("Thresholds"));
+  // The thresholds scroll (vertically only) when the window is short, instead of squeezing rows.
+  auto* thresholdScroll = new QScrollArea(this);
+  thresholdScroll->setObjectName("thresholdScroll");
+  thresholdScroll->setWidget(thresholds_);
+  thresholdScroll->setWidgetResizable(true);
+  thresholdScroll->setFrameShape(QFrame::NoFrame);
+  thresholdScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  tabs->addTab(thresholdScroll, tr("Thresholds"));
   tabs->addTab(histogram_, tr("Histogram"));
   viewer_ = new ClipViewer(this);
 
@@ -150,13 +169,16 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   left->setStretchFactor(0, 3);
   left->setStretchFactor(1, 2);
   auto* split = new QSplitter(Qt::Horizontal, this);
+  split->setObjectName("curateSplit");
+  split->setChildrenCollapsible(false);
   split->addWidget(left);
   split->addWidget(viewer_);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
 
   auto* l = new QVBoxLayout(this);
-  l->addLayout(bar);
+  l->setContentsMargins(4, 4, 4, 4);
+  l->addWidget(bar);
   l->addWidget(status_);
   l->addLayout(filters);
   l->addWidget(split, 1);
@@ -167,7 +189,10 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   connect(loadPreset, &QPushButton::clicked, this, &CurateWorkspace::choosePresetLoad);
   connect(savePresetButton, &QPushButton::clicked, this, &CurateWorkspace::choosePresetSave);
   connect(exportButton, &QPushButton::clicked, this, &CurateWorkspace::chooseExport);
-  connect(presetBox_, &QComboBox::textActivated, this, &CurateWorkspace::usePreset);
+  connect(presetBox_, &QComboBox::activated, this, [this](int i) {
+    const QString base = presetBox_->itemData(i).toString();
+    usePreset(base.isEmpty() ? presetBox_->itemText(i) : base);
+  });
   connect(filterText, &QLineEdit::textChanged, proxy_, &CurateFilterProxy::setText);
   connect(verdictBox, &QComboBox::currentIndexChanged, this,
           [this, verdictBox](int) { proxy_->setVerdict(verdictBox->currentData().toString()); });
@@ -178,22 +203,64 @@ CurateWorkspace::CurateWorkspace(JobQueueAdapter* jobs, QWidget* parent) : QWidg
   connect(table_, &QAbstractItemView::activated, this,
           [this](const QModelIndex& i) { openClip(proxy_->mapToSource(i).row()); });
   connect(model_, &CurateTableModel::verdictsChanged, this, &CurateWorkspace::updateStatus);
+  ignoreWheelUnlessFocused(this);
   connect(jobs_, &JobQueueAdapter::jobChanged, this, &CurateWorkspace::onJobChanged);
   connect(jobs_, &JobQueueAdapter::previewReady, this, &CurateWorkspace::onRowScored);
 }
 
 QString CurateWorkspace::status() const { return status_->text(); }
 
+QString CurateWorkspace::defaultSavePath(const QString& name) {
+  // The Output folder of Settings (created), never whatever folder the app was started from.
+  QString folder = AppSettings::load().outputFolder;
+  if (folder.isEmpty() || !QDir().mkpath(folder)) folder = QDir::homePath();
+  return QDir(folder).absoluteFilePath(name);
+}
+
 void CurateWorkspace::updateStatus() {
   if (model_->rowCount() == 0 && dbPath_.isEmpty()) return;
-  const QString counts = tr("%1 clips, %2 pass, %3 fail, %4 review, %5 error (preset %6)")
-                             .arg(model_->rowCount())
+  showPresetName();
+  const int n = model_->rowCount();
+  const QString counts = (n == 1 ? tr("1 clip") : tr("%1 clips").arg(n)) +
+                         tr(", %1 pass, %2 fail, %3 review, %4 error (preset %5)")
                              .arg(model_->count("pass"))
                              .arg(model_->count("fail"))
                              .arg(model_->count("review"))
                              .arg(model_->count("error"))
-                             .arg(QString::fromStdString(model_->preset().name));
+                             .arg(presetLabel());
   status_->setText(message_.isEmpty() ? counts : message_ + ": " + counts);
+}
+
+bool CurateWorkspace::presetModified() const {
+  const auto& now = model_->preset().thresholds;
+  const auto& base = basePreset_.thresholds;
+  if (now.size() != base.size()) return true;
+  for (size_t i = 0; i < now.size(); ++i)
+    if (now[i].metric != base[i].metric || now[i].op != base[i].op || now[i].value != base[i].value) return true;
+  return false;
+}
+
+QString CurateWorkspace::presetLabel() const {
+  const QString name = QString::fromStdString(basePreset_.name);
+  return presetModified() ? tr("%1 (modified)").arg(name) : name;
+}
+
+void CurateWorkspace::showPresetName() {
+  // The box names the preset the thresholds came from, and says when they were moved since.
+  const QString name = QString::fromStdString(basePreset_.name);
+  int i = -1;
+  for (int k = 0; k < presetBox_->count(); ++k) {
+    const QString base = presetBox_->itemData(k).toString().isEmpty() ? presetBox_->itemText(k) : presetBox_->itemData(k).toString();
+    presetBox_->setItemData(k, base);
+    presetBox_->setItemText(k, base);
+    if (base == name) i = k;
+  }
+  if (i < 0) {
+    presetBox_->addItem(name, name);
+    i = presetBox_->count() - 1;
+  }
+  presetBox_->setItemText(i, presetLabel());
+  presetBox_->setCurrentIndex(i);
 }
 
 void CurateWorkspace::applyRangeFilter() {
@@ -213,13 +280,15 @@ void CurateWorkspace::chooseDatabase() {
 }
 
 void CurateWorkspace::chooseExport() {
-  const QString f = QFileDialog::getSaveFileName(this, tr("Export the passing clips"), "passing.txt",
+  const QString f = QFileDialog::getSaveFileName(this, tr("Export the passing clips"), defaultSavePath("passing.txt"),
                                                  tr("List of paths (*.txt);;CSV (*.csv)"));
   if (!f.isEmpty()) exportPassing(f);
 }
 
 void CurateWorkspace::choosePresetSave() {
-  const QString f = QFileDialog::getSaveFileName(this, tr("Save preset as"), "preset.json", tr("Preset (*.json)"));
+  const QString f = QFileDialog::getSaveFileName(this, tr("Save preset as"),
+                                                 defaultSavePath(QString::fromStdString(basePreset_.name) + ".json"),
+                                                 tr("Preset (*.json)"));
   if (!f.isEmpty()) savePreset(f);
 }
 
@@ -297,7 +366,8 @@ void CurateWorkspace::onJobChanged(const JobUpdate& u) {
   const QString ending = state == jobs::JobState::Done        ? QString()
                          : state == jobs::JobState::Cancelled ? tr("Scoring cancelled")
                          : state == jobs::JobState::Failed
-                             ? tr("Scoring failed: %1").arg(QString::fromStdString(u.record.error))
+                             ? tr("Scoring failed: %1 (the job list keeps the details; Retry resumes)")
+                                   .arg(QString::fromStdString(u.record.error))
                              : tr("Scoring interrupted");
   if (!QFileInfo::exists(db)) {  // stopped before the database was created
     status_->setText(ending.isEmpty() ? tr("No results database was written") : ending);
@@ -359,7 +429,8 @@ void CurateWorkspace::openDatabase(const QString& dbPath) {
     reader->deleteLater();
     if (generation != loadGeneration_) return;
     if (!loaded->error.isEmpty()) {
-      status_->setText(tr("Cannot open %1: %2").arg(dbPath, loaded->error));
+      status_->setText(tr("Cannot open %1 (%2): open a results database made by S2V Studio or “s2v curate”.")
+                         .arg(dbPath, loaded->error));
       emit databaseFailed(dbPath, loaded->error);
       return;
     }
@@ -387,7 +458,7 @@ bool CurateWorkspace::exportPassing(const QString& file) {
   try {
     model_->exportPassing(file);
   } catch (const std::exception& e) {
-    status_->setText(QString::fromUtf8(e.what()));
+    status_->setText(tr("The passing list was not written: %1. Choose another place.").arg(QString::fromUtf8(e.what())));
     return false;
   }
   message_ = tr("%1 passing clips written to %2").arg(model_->count("pass")).arg(file);
@@ -401,9 +472,10 @@ bool CurateWorkspace::savePreset(const QString& file) {
   const QByteArray text = QByteArray::fromStdString(p.to_json() + "\n");
   QSaveFile out(file);
   if (!out.open(QIODevice::WriteOnly) || out.write(text) != text.size() || !out.commit()) {
-    status_->setText(tr("Cannot save the preset '%1': %2").arg(file, out.errorString()));
+    status_->setText(tr("Cannot save the preset '%1' (%2): choose another folder.").arg(file, out.errorString()));
     return false;
   }
+  basePreset_ = p;
   message_ = tr("Preset saved to %1").arg(file);
   updateStatus();
   return true;
@@ -412,13 +484,16 @@ bool CurateWorkspace::savePreset(const QString& file) {
 void CurateWorkspace::usePreset(const QString& nameOrFile) {
   try {
     const std::string s = nameOrFile.toStdString();
-    model_->setPreset(QFileInfo(nameOrFile).isFile() ? curation::Preset::load(s) : curation::Preset::builtin(s));
+    curation::Preset p = QFileInfo(nameOrFile).isFile() ? curation::Preset::load(s) : curation::Preset::builtin(s);
+    basePreset_ = p;
+    model_->setPreset(std::move(p));
   } catch (const std::exception& e) {
-    status_->setText(QString::fromUtf8(e.what()));
+    status_->setText(tr("The preset was not loaded: %1. Choose a preset file saved by S2V Studio or s2v curate.")
+                         .arg(QString::fromUtf8(e.what())));
     return;
   }
-  const int i = presetBox_->findText(nameOrFile);
-  if (i >= 0) presetBox_->setCurrentIndex(i);
+  updateStatus();
+  showPresetName();
 }
 
 }  // namespace s2v::ui

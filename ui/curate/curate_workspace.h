@@ -7,6 +7,8 @@
 #include <QString>
 #include <QWidget>
 
+#include "core/curation/preset.h"
+
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -35,6 +37,11 @@ class CurateWorkspace : public QWidget {
   ClipViewer* viewer() const { return viewer_; }
   QString status() const;
   QString databasePath() const { return dbPath_; }
+  // The preset the thresholds came from, "(modified)" once a threshold moved.
+  QString presetLabel() const;
+  bool presetModified() const;
+  // name in the Output folder of Settings (created), for the save dialogs.
+  static QString defaultSavePath(const QString& name);
 
  public slots:
   void openFolder(const QString& folder);   // queues a curate job, loads its database when done
@@ -65,6 +72,7 @@ class CurateWorkspace : public QWidget {
   void submitCurate(const QStringList& inputs, const QString& db, const QString& title, double maxSeconds);
   void applyRangeFilter();
   void updateStatus();
+  void showPresetName();
   JobQueueAdapter* jobs_;
   CurateTableModel* model_;
   CurateFilterProxy* proxy_;
@@ -77,6 +85,7 @@ class CurateWorkspace : public QWidget {
   QComboBox* rangeMetric_;
   QLineEdit* rangeMin_;
   QLineEdit* rangeMax_;
+  curation::Preset basePreset_;  // as loaded or saved: presetModified() compares with it
   QString dbPath_;
   QString message_;  // the last sentence about loading/scoring, before the counts
   QString pendingJob_;

@@ -14,8 +14,17 @@
 
 #include "core/curation/scores.h"
 #include "ui/curate/curate_model.h"
+#include "ui/settings/theme.h"
 
 namespace s2v::ui {
+
+int histogramTickStep(int top) {
+  if (top <= 5) return 1;
+  // 1, 2, 5, 10, 20, 50, ...: at most 6 intervals
+  for (int base = 1;; base *= 10)
+    for (int m : {1, 2, 5})
+      if (top <= 6 * m * base) return m * base;
+}
 
 int sturgesBins(size_t n) {
   if (n <= 1) return 1;
@@ -61,7 +70,9 @@ HistogramPanel::HistogramPanel(CurateTableModel* model, QWidget* parent) : QWidg
   view_ = new QChartView(this);
   view_->setObjectName("histogramChart");
   view_->setRenderHint(QPainter::Antialiasing);
-  view_->setMinimumHeight(160);
+  // Narrow enough for Curate at 1024×640 beside the clip viewer and the job dock.
+  view_->setMinimumSize(200, 120);
+  note_->setWordWrap(true);
   auto* top = new QHBoxLayout;
   top->addWidget(new QLabel(tr("Metric:"), this));
   top->addWidget(metricBox_);
@@ -94,6 +105,7 @@ void HistogramPanel::refresh() {
   auto* chart = new QChart;
   chart->legend()->hide();
   chart->setMargins(QMargins(2, 2, 2, 2));
+  if (isDark(palette())) chart->setTheme(QChart::ChartThemeDark);
   // The bars as one stepped outline over the bins.
   auto* upper = new QLineSeries;
   auto* lower = new QLineSeries;
@@ -115,8 +127,14 @@ void HistogramPanel::refresh() {
   auto* ax = new QValueAxis;
   ax->setRange(hist_.lo, hist_.hi);
   ax->setTitleText(metric());
+  // Whole clips only: one tick per count up to 5, else ticks at a round step (never "0, 1, 0, 1, 2").
   auto* ay = new QValueAxis;
-  ay->setRange(0, top);
+  const int step = histogramTickStep(top);
+  const int yTop = (top + step - 1) / step * step;
+  ay->setRange(0, yTop);
+  ay->setTickType(QValueAxis::TicksDynamic);
+  ay->setTickAnchor(0);
+  ay->setTickInterval(step);
   ay->setLabelFormat("%d");
   ay->setTitleText(tr("clips"));
   chart->addAxis(ax, Qt::AlignBottom);
@@ -127,7 +145,7 @@ void HistogramPanel::refresh() {
     auto* line = new QLineSeries;
     line->setName(tr("threshold"));
     line->append(*threshold_, 0);
-    line->append(*threshold_, top);
+    line->append(*threshold_, yTop);
     QPen pen(QColor(220, 30, 30));
     pen.setWidth(2);
     line->setPen(pen);
@@ -142,8 +160,9 @@ void HistogramPanel::refresh() {
   int total = 0;
   for (int c : hist_.counts) total += c;
   const int na = model_->rowCount() - total;
-  note_->setText(threshold_ ? tr("%1 clips with a value, %2 n/a; threshold %3 %4").arg(total).arg(na).arg(op).arg(*threshold_)
-                            : tr("%1 clips with a value, %2 n/a; no threshold").arg(total).arg(na));
+  const QString clips = total == 1 ? tr("1 clip with a value") : tr("%1 clips with a value").arg(total);
+  note_->setText(threshold_ ? tr("%1, %2 n/a; threshold %3 %4").arg(clips).arg(na).arg(op).arg(*threshold_)
+                            : tr("%1, %2 n/a; no threshold").arg(clips).arg(na));
 }
 
 }  // namespace s2v::ui

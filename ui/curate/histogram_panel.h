@@ -24,6 +24,9 @@ struct Histogram {
 // Bins finite values into `bins` equal bins spanning [min, max] (a constant set gets one bin of
 // width 1 centred on it); `extra` (the threshold) widens the span so that it is drawn inside.
 Histogram histogram(const std::vector<double>& values, int bins, std::optional<double> extra = {});
+// The y axis' tick step for a highest count of `top`: 1 up to 5, then 1/2/5 x 10^k giving at most
+// six intervals. Counts are whole, so every tick label is a distinct integer.
+int histogramTickStep(int top);
 // Bins for n values: ceil(log2 n) + 1 (Sturges), between 1 and 30.
 int sturgesBins(size_t n);
 

@@ -8,6 +8,8 @@
 #include <cmath>
 
 #include "ui/curate/curate_model.h"
+#include "ui/widgets/elided_label.h"
+#include "ui/widgets/input_guards.h"
 
 namespace s2v::ui {
 
@@ -76,8 +78,13 @@ void ThresholdPanel::rebuild() {
     }
     r.lo = lo;
     r.hi = hi;
-    r.label = new QLabel(QString::fromStdString(t.metric + " " + t.op), this);
+    // The metric's name gives way (elided, whole in the tooltip) before the slider does.
+    auto* label = new ElidedLabel(this, Qt::ElideMiddle);
+    label->setFullText(QString::fromStdString(t.metric + " " + t.op));
+    label->setMinimumWidth(fontMetrics().horizontalAdvance("people_max ==") + 4);
+    r.label = label;
     r.slider = new QSlider(Qt::Horizontal, this);
+    r.slider->setMinimumWidth(kSliderMinWidth);
     r.slider->setObjectName("threshold_" + r.metric);
     r.slider->setRange(r.integral ? int(lo) : 0, r.integral ? int(hi) : kSteps);
     r.spin = new QDoubleSpinBox(this);
@@ -86,6 +93,8 @@ void ThresholdPanel::rebuild() {
     r.spin->setDecimals(r.integral ? 0 : 3);
     r.spin->setSingleStep(r.integral ? 1.0 : (hi - lo) / 100.0);
     r.spin->setValue(t.value);
+    // Wide enough for the values of the set, not for the ±1e6 range that only keeps typing free.
+    r.spin->setMaximumWidth(fontMetrics().horizontalAdvance("-00000.000") + 40);
     r.slider->setValue(sliderPosition(r, t.value));
     r.slider->setToolTip(tr("%1 over this set spans %2 … %3 (%4 clips with a value)")
                              .arg(r.metric)
@@ -111,6 +120,8 @@ void ThresholdPanel::rebuild() {
       slider->blockSignals(false);
       model_->setThresholdValue(row, v);
     });
+    ignoreWheelUnlessFocusedOn(r.slider);
+    ignoreWheelUnlessFocusedOn(r.spin);
     rows_.push_back(r);
   }
 }

@@ -24,6 +24,7 @@ class ThresholdPanel : public QWidget {
   QSlider* slider(int i) const { return rows_.at(static_cast<size_t>(i)).slider; }
   QDoubleSpinBox* spin(int i) const { return rows_.at(static_cast<size_t>(i)).spin; }
   int indexOf(const QString& metric) const;  // threshold index of a metric, -1 if none
+  static constexpr int kSliderMinWidth = 120;  // never a stub, however narrow the panel
   // The threshold value a slider position stands for.
   double sliderValue(int i, int position) const;
 

@@ -21,6 +21,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "ui/settings/theme.h"
+
 namespace s2v::ui {
 
 AudioRecorderPanel::AudioRecorderPanel(QWidget* parent) : QWidget(parent) {
@@ -79,7 +81,7 @@ QString AudioRecorderPanel::status() const { return status_->text(); }
 
 void AudioRecorderPanel::setStatus(const QString& text, bool error) {
   status_->setText(text);
-  status_->setStyleSheet(error ? "color: #b00020;" : QString());
+  status_->setStyleSheet(toneStyle(error ? Tone::Error : Tone::Muted, palette()));
 }
 
 void AudioRecorderPanel::refreshDevices(const QList<QAudioDevice>& devices) {
@@ -94,7 +96,8 @@ void AudioRecorderPanel::refreshDevices(const QList<QAudioDevice>& devices) {
   level_->setValue(0);
   stopLevelMeter();
   if (!any) {
-    setStatus(tr("No microphone found: connect one to record here, or drop an audio file above."), true);
+    // Not an error: most machines render from a file.
+    setStatus(tr("No microphone found: connect one to record here, or drop an audio file above."), false);
     return;
   }
   int current = 0;
@@ -138,7 +141,8 @@ void AudioRecorderPanel::start() {
   recorder_->setQuality(QMediaRecorder::HighQuality);
   recorder_->setOutputLocation(QUrl::fromLocalFile(path));
   connect(recorder_, &QMediaRecorder::errorOccurred, this, [this](QMediaRecorder::Error, const QString& why) {
-    setStatus(tr("Recording failed: %1").arg(why), true);
+    setStatus(tr("Recording failed (%1): check the microphone in the system's sound settings, or drop an audio "
+                 "file instead.").arg(why), true);
   });
   connect(recorder_, &QMediaRecorder::durationChanged, this, [this](qint64 ms) {
     setStatus(tr("Recording… %1 s (press Record again to stop)").arg(ms / 1000.0, 0, 'f', 1), false);

@@ -14,10 +14,11 @@ DropArea::DropArea(const QString& placeholder, QWidget* parent)
     : QFrame(parent), placeholder_(placeholder) {
   setAcceptDrops(true);
   setFrameShape(QFrame::StyledPanel);
-  setMinimumSize(220, 160);
+  setMinimumSize(140, 90);
   setCursor(Qt::PointingHandCursor);
   image_ = new QLabel(this);
   image_->setAlignment(Qt::AlignCenter);
+  image_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);  // the pixmap never sets the size
   caption_ = new QLabel(placeholder_, this);
   caption_->setAlignment(Qt::AlignCenter);
   caption_->setWordWrap(true);
@@ -27,13 +28,31 @@ DropArea::DropArea(const QString& placeholder, QWidget* parent)
 }
 
 void DropArea::setThumbnail(const QPixmap& pixmap, const QString& caption) {
-  image_->setPixmap(pixmap.scaled(200, 140, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+  pixmap_ = pixmap;
+  image_->setVisible(!pixmap.isNull());
+  showPixmap();
   caption_->setText(caption);
 }
 
 void DropArea::clear() {
+  pixmap_ = {};
   image_->clear();
+  image_->show();
   caption_->setText(placeholder_);
+}
+
+void DropArea::resizeEvent(QResizeEvent* e) {
+  QFrame::resizeEvent(e);
+  showPixmap();
+}
+
+void DropArea::showPixmap() {
+  if (pixmap_.isNull()) {
+    image_->clear();
+    return;
+  }
+  const QSize room = image_->size().boundedTo(QSize(400, 300)).expandedTo(QSize(16, 16));
+  image_->setPixmap(pixmap_.scaled(room, Qt::KeepAspectRatio, Qt::SmoothTransformation));
 }
 
 void DropArea::dragEnterEvent(QDragEnterEvent* e) {

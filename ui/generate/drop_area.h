@@ -12,6 +12,7 @@ class DropArea : public QFrame {
   Q_OBJECT
  public:
   explicit DropArea(const QString& placeholder, QWidget* parent = nullptr);
+  // The picture is scaled to the area's size (and again when the area is resized).
   void setThumbnail(const QPixmap& pixmap, const QString& caption);
   void clear();
 
@@ -23,9 +24,12 @@ class DropArea : public QFrame {
   void dragEnterEvent(QDragEnterEvent* e) override;
   void dropEvent(QDropEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
+  void resizeEvent(QResizeEvent* e) override;
 
  private:
+  void showPixmap();
   QString placeholder_;
+  QPixmap pixmap_;
   QLabel* image_;
   QLabel* caption_;
 };

@@ -1,39 +1,47 @@
 #pragma once
 // The Generate workspace: portrait + audio by drag-and-drop, file dialogs or the microphone; the
-// audio's waveform with trim handles and playback of the trimmed range; prompt and negative
-// prompt; an optional pose video; the checkpoint folder; every generation setting with the
-// official defaults; an estimate of frames, duration and memory; Render (Ctrl+R) through the job
-// queue; a preview of each finished clip as it arrives; Export MP4 / PNG sequence.
-// The widgets edit a GenerateParams (params()); everything slow runs on a worker.
+// audio's waveform with trim handles and playback of the trimmed range; the portrait check;
+// prompt and negative prompt; the model; every generation setting (presets Draft / Final); an
+// optional pose video; a preview of each finished clip as it arrives; Export MP4 / PNG sequence.
+// A fixed action bar under the form always shows Render, what the render will be (clips, length,
+// size, memory, time), the model's label and the last message (why Render refused, an export's
+// result), whatever the window size and scroll position.
+//
+// Responsibilities are split: GenerateState (view-model: state, validation, estimates),
+// GenerateSettingsForm (the settings widgets), RenderSession (job submission and tracking),
+// Exporter (exports), portrait_check (the detectors on the portrait). This class lays them out
+// and wires them.
 
-#include <QImage>
 #include <QWidget>
 
 #include "core/generate/generate_params.h"
 
 class QAudioOutput;
-class QCheckBox;
-class QComboBox;
-class QDoubleSpinBox;
+class QFrame;
 class QLabel;
 class QMediaPlayer;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
-class QSpinBox;
-class QToolButton;
+class QScrollArea;
+class QSplitter;
 
 namespace s2v::ui {
 
 class AudioRecorderPanel;
 class DropArea;
+class ElidedLabel;
+class Exporter;
 class FrameView;
+class GenerateSettingsForm;
+class GenerateState;
 class JobQueueAdapter;
 class ModelPanel;
 class PosePanel;
 class PreviewPlayer;
+class RenderSession;
 class WaveformView;
-struct JobUpdate;
+struct AppSettings;
 struct ProbedInput;
 
 // The inputs the workspace holds (tests poke at them).
@@ -55,24 +63,35 @@ class GenerateWorkspace : public QWidget {
   generate::GenerateParams params() const;
   // Puts params into the widgets (inputs excepted: portrait/audio/pose are dropped, not restored).
   void setParams(const generate::GenerateParams& p);
+  // "Use these settings" of the History: the settings, and the inputs when their files exist.
+  void useRender(const generate::GenerateParams& p);
+  // Settings → Device / Precision / Model folder apply to the form.
+  void applyAppSettings(const AppSettings& s);
 
-  QString message() const;
+  QString message() const;          // the action bar's message line
+  bool messageIsError() const { return messageError_; }
   QStringList previews() const;
   QString clipsText() const;        // "3 clips · 14.8 s of video"
   int plannedClips() const;         // clips the render will make (0 without audio)
   QString estimateText() const;
-  QString frameSizeText() const;    // "832×480" from the portrait and the size preset
-  double audioDuration() const { return audioDuration_; }
-  QString renderJobId() const { return renderJob_; }
-  QString lastOutput() const { return lastOutput_; }
+  QString frameSizeText() const;    // "→ 832×480" from the portrait and the size preset
+  double audioDuration() const;
+  QString renderJobId() const;
+  QString lastOutput() const;
 
+  GenerateState* state() const { return state_; }
+  GenerateSettingsForm* settingsForm() const { return settings_; }
   WaveformView* waveform() const { return waveform_; }
   AudioRecorderPanel* recorder() const { return recorder_; }
   ModelPanel* model() const { return model_; }
   PosePanel* pose() const { return pose_; }
   PreviewPlayer* preview() const { return preview_; }
+  QPushButton* renderButton() const { return render_; }
+  QScrollArea* formScroll() const { return formScroll_; }
+  QWidget* actionBar() const;
 
   static constexpr const char* kSettingsKey = "generate/params";
+  static constexpr const char* kPresetKey = "generate/preset";
 
  public slots:
   void addFiles(const QStringList& paths);  // classifies each file, then sets portrait / audio
@@ -86,6 +105,7 @@ class GenerateWorkspace : public QWidget {
   void exportPngSequenceTo(const QString& folder);
   void rollSeed();                          // Ctrl+D
   void playTrimmedAudio();                  // Ctrl+Shift+A
+  void fitClipsToAudio();                   // frames per clip so that the video ends with the audio
   void saveSettings() const;                // also done at each render and on destruction
   void restoreSettings();
   // Preview, progress and export follow this job (the job dock's selection): its finished clips,
@@ -106,58 +126,53 @@ class GenerateWorkspace : public QWidget {
   void apply(const ProbedInput& p);
   void setAudio(const QString& path, double duration_s, const QString& summary);
   void showMessage(const QString& text, bool error);
-  void onPreview(const QString& jobId, const QString& path);
-  void onJobChanged(const JobUpdate& u);
-  void onJobProgress(const JobUpdate& u);
   void onTrimChanged(double start_s, double end_s);
-  void updateEstimate();
-  void checkPortrait(const QString& path);  // the curation detectors on the portrait, off the GUI thread
-  QWidget* buildSettings();
+  void onFormEdited();
+  void onModelInspected();
+  void updateFromState();
+  void checkPortrait(const QString& path);
+  QWidget* buildInputs();
+  QWidget* buildActionBar();
 
   JobQueueAdapter* jobs_;
+  GenerateState* state_;
+  RenderSession* session_;
+  Exporter* exporter_;
   GenerateInputs inputs_;
-  QSize portraitSize_;
-  double audioDuration_ = 0, trimStart_ = 0, trimEnd_ = 0;
   quint64 audioRequest_ = 0;
   quint64 portraitRequest_ = 0;
   // Files of the current addFiles() batches still being probed, and why any of them was refused:
   // the refusal stays on screen even when an accepted file of the same batch is probed later.
   int probing_ = 0;
   QStringList rejections_;
+  bool messageError_ = false;
+  bool restoring_ = false;
 
+  QSplitter* split_;
+  QScrollArea* formScroll_;
   DropArea* portraitArea_;
   DropArea* audioArea_;
   FrameView* portraitCheck_;
   QLabel* portraitFindings_;
-  QLabel* message_;
   WaveformView* waveform_;
   QLabel* trimLabel_;
   QLabel* clipsLabel_;
+  QLabel* silenceLabel_;
+  QPushButton* fitToAudio_;
   QPushButton* playTrim_;
-  QMediaPlayer* audioPlayer_;
+  QMediaPlayer* audioPlayer_ = nullptr;
   QAudioOutput* audioOutput_ = nullptr;
   AudioRecorderPanel* recorder_;
   PosePanel* pose_;
   QPlainTextEdit* prompt_;
   QPlainTextEdit* negative_;
   ModelPanel* model_;
-  QComboBox* size_;
-  QLabel* sizeResult_;
-  QSpinBox* steps_;
-  QDoubleSpinBox* shift_;
-  QDoubleSpinBox* guide_;
-  QComboBox* solver_;
-  QSpinBox* seed_;
-  QToolButton* dice_;
-  QSpinBox* clips_;
-  QSpinBox* inferFrames_;
-  QComboBox* device_;
-  QComboBox* dtype_;
-  QCheckBox* offloadModel_;
-  QCheckBox* offloadBlocks_;
-  QDoubleSpinBox* vram_;
-  QCheckBox* initFirstFrame_;
+  GenerateSettingsForm* settings_;
   QLabel* estimate_;
+  QFrame* actionBar_;
+  QLabel* message_;
+  ElidedLabel* summary_;
+  ElidedLabel* modelLabel_;
   QPushButton* render_;
   QPushButton* testPattern_;
   QProgressBar* progress_;
@@ -165,9 +180,10 @@ class GenerateWorkspace : public QWidget {
   PreviewPlayer* preview_;
   QPushButton* exportMp4_;
   QPushButton* exportPng_;
-  QString lastOutput_;
-  QString renderJob_;
-  QString testPatternJob_;
 };
+
+// The official negative prompt is Chinese: where no installed font has its characters it would
+// show as empty boxes, so the placeholder then gives an English rendering and says so.
+QString negativePromptPlaceholder();
 
 }  // namespace s2v::ui

@@ -62,9 +62,10 @@ ProbedInput classifyInput(const QString& path) {
         return r;
       case media::MediaKind::Unknown: break;
     }
-    r.reason = QObject::tr("'%1' is neither an image nor audio.").arg(name);
+    r.reason = QObject::tr("'%1' is neither a picture nor audio: drop a portrait (PNG, JPEG, WebP...) or a speech "
+                           "or song file.").arg(name);
   } catch (const std::exception& e) {
-    r.reason = QObject::tr("'%1' was rejected: %2").arg(name, QString::fromUtf8(e.what()));
+    r.reason = QObject::tr("'%1' was rejected (%2): choose another file.").arg(name, QString::fromUtf8(e.what()));
   }
   return r;
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ui/engine/engine_process.h"
+#include "ui/settings/theme.h"
 
 namespace s2v::ui {
 
@@ -71,26 +72,26 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   components_->header()->setSectionResizeMode(1, QHeaderView::Stretch);
   components_->header()->setStretchLastSection(false);
   components_->setMaximumHeight(140);
+  components_->setMinimumHeight(60);
   components_->setToolTip(tr("Each part of the model: the file used, its format, parameters and the memory its "
                              "weights take (bf16; GGUF and FP8 DiT blocks stay packed). Double-click a part to "
                              "replace it with a file of your own."));
   replace_ = new QPushButton(tr("Replace part…"), this);
   replace_->setObjectName("replaceComponent");
-  replace_->setToolTip(tr("Use another file for the selected part (--dit, --text_encoder, --vae, "
-                          "--audio_encoder, --tokenizer)"));
+  replace_->setToolTip(tr("Use another file for the selected part (a GGUF or FP8 DiT, another VAE, ...)"));
   reset_ = new QPushButton(tr("Use the folder's"), this);
   reset_->setObjectName("resetComponent");
   reset_->setToolTip(tr("Use the folder's own file for the selected part again"));
   notes_ = new QLabel(this);
   notes_->setObjectName("modelNotes");
   notes_->setWordWrap(true);
-  notes_->setStyleSheet("color: palette(mid);");
+  notes_->setStyleSheet(toneStyle(Tone::Muted, palette()));
   notes_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   notes_->hide();
   problems_ = new QLabel(this);
   problems_->setObjectName("modelProblems");
   problems_->setWordWrap(true);
-  problems_->setStyleSheet("color: #b00020;");
+  problems_->setStyleSheet(toneStyle(Tone::Error, palette()));
   problems_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   problems_->hide();
   auto* row = new QHBoxLayout;
@@ -183,7 +184,7 @@ void ModelPanel::inspect() {
   components_->clear();
   if (folder_.isEmpty() && overrides_.empty()) {
     label_->setText(tr("No model chosen: pick the Wan2.2-S2V-14B folder or a ComfyUI models folder."));
-    label_->setStyleSheet("color: #b00020;");
+    label_->setStyleSheet(toneStyle(Tone::Error, palette()));
     emit inspected();
     return;
   }
@@ -220,7 +221,10 @@ void ModelPanel::inspect() {
               .toStdString());
     }
     --pending_;
-    if (request != request_) return;  // a newer choice was made meanwhile
+    if (request != request_) {  // a newer choice was made meanwhile (and may have answered first)
+      if (pending_ == 0) emit inspected();  // inspecting() has just become false
+      return;
+    }
     model_ = m;
     showInspection();
     emit inspected();
@@ -231,7 +235,7 @@ void ModelPanel::showInspection() {
   const auto& m = *model_;
   label_->setText(QString::fromStdString(m.label.empty() ? m.root.filename().string() : m.label));
   // The demo label must stand out: its output is noise.
-  label_->setStyleSheet(m.demo ? "color: #b35c00; font-weight: bold;" : "font-weight: bold;");
+  label_->setStyleSheet(m.demo ? toneStyle(Tone::Warning, palette()) + "font-weight: bold;" : "font-weight: bold;");
   params_->setText(tr("%1 parameters").arg(formatParameterCount(m.total_parameters())) +
                    (m.layout.empty() ? QString() : QString(" · %1").arg(QString::fromStdString(m.layout))));
   for (const auto& c : m.components) {

@@ -19,7 +19,7 @@ PosePanel::PosePanel(QWidget* parent) : QWidget(parent) {
   drop_ = new DropArea(tr("Optional: drop a pose video (DWPose skeleton) here"), this);
   drop_->setObjectName("poseDrop");
   drop_->setMinimumSize(160, 60);
-  drop_->setToolTip(tr("A skeleton video that drives the body pose (--pose_video). Click to choose one."));
+  drop_->setToolTip(tr("A skeleton video that drives the body pose . Click to choose one."));
   strip_ = new QListWidget(this);
   strip_->setObjectName("poseStrip");
   strip_->setViewMode(QListView::IconMode);
@@ -71,7 +71,8 @@ void PosePanel::setVideo(const QString& path) {
           const std::filesystem::path file = path.toStdString();
           const media::MediaInfo info = media::probe(file);
           if (info.kind != media::MediaKind::Video) {
-            r.error = QObject::tr("'%1' is not a video: the pose input is a skeleton video.").arg(name);
+            r.error = QObject::tr("'%1' is not a video: the pose input is a skeleton video (DWPose drawing); drop "
+                                  "one, or leave it empty.").arg(name);
             return r;
           }
           const int64_t n = std::max<int64_t>(1, media::count_frames(file));
@@ -85,7 +86,7 @@ void PosePanel::setVideo(const QString& path) {
           r.summary = QObject::tr("%1 · %2×%3, %4 frames, %5 s")
                           .arg(name).arg(info.width).arg(info.height).arg(n).arg(info.duration_s, 0, 'f', 1);
         } catch (const std::exception& e) {
-          r.error = QObject::tr("'%1' was rejected: %2").arg(name, QString::fromUtf8(e.what()));
+          r.error = QObject::tr("'%1' was rejected (%2): choose another pose video.").arg(name, QString::fromUtf8(e.what()));
         }
         return r;
       },

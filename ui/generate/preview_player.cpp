@@ -21,7 +21,7 @@ constexpr int kPathRole = Qt::UserRole + 1;
 PreviewPlayer::PreviewPlayer(QWidget* parent) : QWidget(parent) {
   setObjectName("previewPlayer");
   video_ = new QVideoWidget(this);
-  video_->setMinimumSize(320, 240);
+  video_->setMinimumSize(240, 180);  // fits beside the form at 1024×640
   player_ = new QMediaPlayer(this);
   player_->setVideoOutput(video_);
   if (!QMediaDevices::audioOutputs().isEmpty()) {  // no output device: play silently

@@ -4,6 +4,7 @@
 #include <QContextMenuEvent>
 #include <QDesktopServices>
 #include <QFileInfo>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QListView>
 #include <QMenu>
@@ -90,10 +91,11 @@ JobDock::JobDock(JobQueueAdapter* adapter, QWidget* parent)
   retry_->setObjectName("retryJob");
   open_ = new QPushButton(tr("Open output"), body);
   open_->setObjectName("openOutput");
-  auto* buttons = new QHBoxLayout;
-  buttons->addWidget(cancel_);
-  buttons->addWidget(retry_);
-  buttons->addWidget(open_);
+  // Two rows: the dock stays narrow enough to leave a 1024-pixel window to the workspace.
+  auto* buttons = new QGridLayout;
+  buttons->addWidget(cancel_, 0, 0);
+  buttons->addWidget(retry_, 0, 1);
+  buttons->addWidget(open_, 1, 0, 1, 2);
   auto* layout = new QVBoxLayout(body);
   layout->addWidget(view_);
   layout->addLayout(buttons);

@@ -9,8 +9,10 @@
 #include <QGroupBox>
 #include <QPushButton>
 #include <QSpinBox>
+#include <algorithm>
 
 #include "core/curation/network_models.h"
+#include "ui/widgets/input_guards.h"
 
 namespace s2v::ui {
 
@@ -41,19 +43,30 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
   model_->setPlaceholderText(tr("Wan2.2-S2V-14B checkpoint folder (or the bundled demo model)"));
   device_ = new QComboBox(this);
   device_->setObjectName("device");
-  device_->addItems({"cpu", "cuda"});
+  device_->addItems({"auto", "cpu", "cuda"});
   device_->setCurrentText(s.device);
+  device_->setToolTip(tr("Where the Generate form renders by default: auto picks the GPU when there is one"));
   dtype_ = new QComboBox(this);
   dtype_->setObjectName("dtype");
-  dtype_->addItems({"float32", "bfloat16", "float16"});
+  dtype_->addItems({"auto", "float32", "bfloat16", "float16"});
   dtype_->setCurrentText(s.dtype);
+  dtype_->setToolTip(tr("The Generate form's default precision: auto = bfloat16 on a GPU, float32 on the CPU"));
+  theme_ = new QComboBox(this);
+  theme_->setObjectName("theme");
+  theme_->addItem(tr("Follow the desktop"), "system");
+  theme_->addItem(tr("Light"), "light");
+  theme_->addItem(tr("Dark"), "dark");
+  theme_->setCurrentIndex(std::max(0, theme_->findData(s.theme)));
+  theme_->setToolTip(tr("The look of S2V Studio: the desktop's (dark when it is dark), or always light or dark"));
   output_ = new QLineEdit(s.outputFolder, this);
   output_->setObjectName("outputFolder");
+  output_->setToolTip(tr("Where exports go by default (created when missing)"));
   auto* form = new QFormLayout(this);
   form->addRow(tr("Model folder"), withBrowse(model_, this, tr("Model folder")));
   form->addRow(tr("Device"), device_);
   form->addRow(tr("Precision"), dtype_);
   form->addRow(tr("Output folder"), withBrowse(output_, this, tr("Output folder")));
+  form->addRow(tr("Look"), theme_);
   // The paper's curation networks: each file replaces its metric's fallback (CURATION.md).
   auto* nets = new QGroupBox(tr("Curation networks (optional; empty = the OpenCV/Tesseract fallback)"), this);
   auto* nf = new QFormLayout(nets);
@@ -70,13 +83,14 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
   curationJobs_->setObjectName("curationJobs");
   curationJobs_->setRange(1, 64);
   curationJobs_->setValue(s.curationJobs);
-  curationJobs_->setToolTip(tr("Threads for the per-frame metrics of a clip (s2v curate --jobs)"));
+  curationJobs_->setToolTip(tr("How many threads score the frames of one clip"));
   nf->addRow(tr("Threads per clip"), curationJobs_);
   form->addRow(nets);
   auto* box = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
   form->addRow(box);
   connect(box, &QDialogButtonBox::accepted, this, &QDialog::accept);
   connect(box, &QDialogButtonBox::rejected, this, &QDialog::reject);
+  ignoreWheelUnlessFocused(this);
 }
 
 AppSettings SettingsDialog::settings() const {
@@ -85,6 +99,7 @@ AppSettings SettingsDialog::settings() const {
   s.device = device_->currentText();
   s.dtype = dtype_->currentText();
   s.outputFolder = output_->text();
+  s.theme = theme_->currentData().toString();
   for (auto it = weights_.begin(); it != weights_.end(); ++it)
     if (!it.value()->text().trimmed().isEmpty()) s.curationWeights[it.key()] = it.value()->text().trimmed();
   s.curationJobs = curationJobs_->value();

@@ -21,6 +21,7 @@ class SettingsDialog : public QDialog {
   QComboBox* device_;
   QComboBox* dtype_;
   QLineEdit* output_;
+  QComboBox* theme_;
   QMap<QString, QLineEdit*> weights_;  // by job param, e.g. "pose_weights"
   QSpinBox* curationJobs_;
 };
