@@ -12,13 +12,18 @@ samples=/usr/share/doc/opencv-doc/examples/data
 ./build/app/s2v curate "$samples/Megamind.avi" "$samples/vtest.avi" --out "$S2V_DATA_DIR/scores.db" \
   --max_seconds 6 >/dev/null 2>&1 || true
 ./scripts/make-sample-inputs.sh build/sample >/dev/null  # the portrait and speech of the generate shot
-for tab in generate curate; do
-  xvfb-run -a -s "-screen 0 1280x800x24" bash -c "
-    '$app' --tab $tab --open-results '$S2V_DATA_DIR/scores.db' --geometry 1280x800 \
-      build/sample/portrait.png build/sample/speech.wav & pid=\$!
-    sleep 6
-    import -window root docs/screenshot-$tab.png
-    kill \$pid" 
-  echo "wrote docs/screenshot-$tab.png"
+# 1280x800 (docs/screenshot-TAB.png) and the smallest supported screen, 1024x640
+# (docs/screenshot-TAB-1024x640.png)
+for size in 1280x800 1024x640; do
+  suffix=$([ "$size" = 1280x800 ] && echo "" || echo "-$size")
+  for tab in generate curate history; do
+    xvfb-run -a -s "-screen 0 ${size}x24" bash -c "
+      '$app' --tab $tab --open-results '$S2V_DATA_DIR/scores.db' --geometry $size \
+        build/sample/portrait.png build/sample/speech.wav & pid=\$!
+      sleep 6
+      import -window root docs/screenshot-$tab$suffix.png
+      kill \$pid"
+    echo "wrote docs/screenshot-$tab$suffix.png"
+  done
 done
 rm -rf "$S2V_DATA_DIR"
