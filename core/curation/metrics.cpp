@@ -325,7 +325,8 @@ std::string sync_not_applicable(const ClipFrames& clip, const std::vector<FrameD
 
 SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& dets) {
   const std::string method =
-      "mouth-region motion energy vs audio RMS envelope, NCC over +-2 s (fallback for Light-ASD)";
+      "mouth-region motion energy vs audio RMS envelope, NCC over +-2 s, +-1 s in sync (fallback "
+      "for Light-ASD)";
   SyncMetrics out;
   auto na = [&](const std::string& why) {
     out.av_sync_confidence = Metric::na(method, why);
@@ -422,8 +423,36 @@ SyncMetrics av_sync(const ClipFrames& clip, const std::vector<FrameDetections>& 
     return out;
   }
   const double med = median_finite(out.ncc);
-  out.av_offset_s = Metric::of((best - max_lag) / vfps, method);
-  out.av_sync_confidence = Metric::of(out.ncc[best] - med, method);
+  // The best lag within +-kSyncInSyncS, and the spread of the curve: a robust standard deviation
+  // over lags (1.4826 x the median absolute deviation). The lobes of a clip whose mouth and audio
+  // barely correlate differ by less than that (Megamind's by 0.4-0.55 of it); a clear offset
+  // beyond the in-sync range stands out by more (a synthetic speaker 1.5 s late: 2.3).
+  const int in_sync = int(std::lround(kSyncInSyncS * vfps));
+  int best_in = -1;
+  for (int i = max_lag - in_sync; i <= max_lag + in_sync; ++i)
+    if (i >= 0 && i < int(out.ncc.size()) && std::isfinite(out.ncc[i]) &&
+        (best_in < 0 || out.ncc[i] > out.ncc[best_in]))
+      best_in = i;
+  std::vector<double> dev;
+  for (double v : out.ncc)
+    if (std::isfinite(v)) dev.push_back(std::abs(v - med));
+  const double spread = 1.4826 * median_finite(dev);
+  out.beyond_in_sync = best_in < 0 || out.ncc[best] - out.ncc[best_in] > spread;
+  if (!out.beyond_in_sync) {
+    out.av_offset_s = Metric::of((best_in - max_lag) / vfps, method);
+    out.av_sync_confidence = Metric::of(out.ncc[best_in] - med, method);
+    return out;
+  }
+  // Found out of sync: the confidence that the clip is in sync is how much worse the best in-sync
+  // alignment is (< 0), so a copy shifted by 1-2 s never scores above the clip it came from and a
+  // preset that asks for sync fails it.
+  char flagged[128];
+  std::snprintf(flagged, sizeof flagged,
+                "; offset beyond the in-sync range (+-%.0f s): confidence = best in-sync NCC - peak",
+                kSyncInSyncS);
+  out.av_offset_s = Metric::of((best - max_lag) / vfps, method + flagged);
+  out.av_sync_confidence =
+      Metric::of(best_in >= 0 ? out.ncc[best_in] - out.ncc[best] : -out.ncc[best], method + flagged);
   return out;
 }
 

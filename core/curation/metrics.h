@@ -103,14 +103,24 @@ TextMetrics text_metrics(std::vector<std::vector<cv::Rect>> boxes, const std::ve
                          const std::string& method, bool hands_known);
 
 // ---- Audio-visual sync ----------------------------------------------------------------------
-// The lag search of the mouth-motion sync fallback covers +-kSyncSearchS seconds.
+// The lag search of the mouth-motion sync fallback covers +-kSyncSearchS seconds; offsets within
+// +-kSyncInSyncS count as in sync (CURATION.md's search range). The wider search sees a 1-2 s
+// offset instead of scoring a side lobe inside +-1 s; the narrower range keeps such a clip, found
+// late or early, from passing as in sync.
 inline constexpr double kSyncSearchS = 2.0;
+inline constexpr double kSyncInSyncS = 1.0;
 
 struct SyncMetrics {
-  Metric av_sync_confidence;  // peak − median of the NCC over lags
-  Metric av_offset_s;         // lag of the peak, positive when audio lags video
+  // In sync: the best NCC within +-kSyncInSyncS minus the median over all lags. Flagged (see
+  // beyond_in_sync): that best in-sync NCC minus the peak beyond it (< 0).
+  Metric av_sync_confidence;
+  // Lag of the best in-sync NCC, or of the peak when flagged; positive when audio lags video.
+  Metric av_offset_s;
   std::vector<double> ncc;    // NCC per lag, lags −L..L
   double lag_step_s = 0.0;
+  // The audio matches the mouth better at a lag beyond +-kSyncInSyncS, by more than the spread of
+  // the NCC over lags: the clip is out of sync by av_offset_s.
+  bool beyond_in_sync = false;
 };
 // Why sync cannot be judged (no audio; one face in fewer than half the sampled frames), or "" when
 // it can. The fallback and Light-ASD apply the same rule.
