@@ -21,6 +21,10 @@ packages=(
   espeak-ng sox xvfb xauth x11-apps imagemagick
   python3-pil  # media: reference for the PIL-exact resize test (test_media_resize)
 )
+# test_sound_playback runs a private PulseAudio server with a null sink. A desktop whose sound goes
+# through PipeWire keeps it: pulseaudio and pipewire-pulse conflict, so it is not installed there
+# (and that test says it was skipped for want of the server).
+dpkg-query -W -f='${Status}' pipewire-pulse 2>/dev/null | grep -q "install ok installed" || packages+=(pulseaudio)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,7 +8,6 @@
 #include <QTimer>
 #include <QLabel>
 #include <QMediaDevices>
-#include <QMediaPlayer>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
@@ -38,6 +37,7 @@
 #include "ui/generate/waveform_view.h"
 #include "ui/jobs/job_queue_adapter.h"
 #include "ui/settings/app_settings.h"
+#include "ui/widgets/frame_playback.h"
 
 using namespace s2v;
 using namespace s2v::ui;
@@ -443,11 +443,20 @@ class TestGenerateWorkspace : public QObject {
     QVERIFY(QFile::exists(w.lastOutput()));
     QCOMPARE(w.preview()->finalVideo(), w.lastOutput());
 
-    // "Play all so far" starts the playlist at the first clip.
+    // "Play all so far" starts the playlist at the first clip, whose frames reach the screen
+    // (decoded off the GUI thread: the tick check above covered the clips shown during the render).
     w.preview()->playAll();
     QCOMPARE(w.preview()->playlistPosition(), 0);
     QCOMPARE(w.preview()->currentSource(), w.preview()->clips().first());
+    QVERIFY(w.preview()->player()->playing());
+    const qint64 shownBefore = w.preview()->player()->framesShown();
+    QTRY_VERIFY_WITH_TIMEOUT(w.preview()->player()->framesShown() > shownBefore + 2, 20000);
+    QCOMPARE(w.preview()->view()->image().size(), QSize(128, 128));
+    // The playlist moves on to the second clip at the end of the first.
+    QTRY_COMPARE_WITH_TIMEOUT(w.preview()->playlistPosition(), 1, 20000);
+    QCOMPARE(w.preview()->currentSource(), w.preview()->clips().at(1));
     w.preview()->player()->stop();
+    QVERIFY(!w.preview()->player()->playing());
 
     // Export MP4: atomic copy, a playable file with the frames and the audio.
     const QString dest = dir_.path() + "/exported/render.mp4";

@@ -2,7 +2,6 @@
 
 #include <QChart>
 #include <QChartView>
-#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QKeyEvent>
@@ -13,8 +12,6 @@
 #include <QScrollArea>
 #include <QShortcut>
 #include <QSlider>
-#include <QThread>
-#include <QTimer>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <algorithm>
@@ -23,15 +20,14 @@
 
 #include "core/curation/clip_frames.h"
 #include "core/pose_draw/draw.h"
-#include "core/media/video_reader.h"
 
 #include "ui/settings/theme.h"
+#include "ui/widgets/frame_playback.h"
 
 namespace s2v::ui {
 
 namespace {
 constexpr int kSliderSteps = 1000;  // per second of video
-constexpr int kDisplayLongSide = 960;
 QColor rgb(const cv::Vec3b& c) { return {c[0], c[1], c[2]}; }
 
 // The overlay's whole-body skeletons in DWPose's colours (core/pose_draw's tables): the 17 body
@@ -68,48 +64,6 @@ void drawSkeletons(QPainter& p, const std::vector<pose::Pose>& poses, double sca
 }
 
 }  // namespace
-
-// ---- FrameDecoder -------------------------------------------------------------------------------
-
-FrameDecoder::FrameDecoder() = default;
-FrameDecoder::~FrameDecoder() = default;
-
-void FrameDecoder::decode(const QString& path, double t, quint64 ticket) {
-  try {
-    if (!reader_ || path != path_) {
-      reader_.reset();
-      path_ = path;
-      last_t_ = -1.0;
-      reader_ = std::make_unique<media::VideoReader>(path.toStdString());
-    }
-    const double fps = reader_->info().fps > 0 ? reader_->info().fps : 25.0;
-    // Playback asks for times just ahead of the last frame: read on instead of seeking.
-    if (last_t_ < 0.0 || t < last_t_ || t - last_t_ > 1.0) {
-      reader_->seek(std::max(0.0, t - 0.5 / fps));
-      last_t_ = -1.0;
-    }
-    media::RgbFrame f;
-    bool got = false;
-    while (reader_->read(f)) {
-      got = true;
-      last_t_ = f.time_s;
-      if (f.time_s + 0.5 / fps >= t) break;
-    }
-    if (!got) {
-      emit decoded(ticket, t, {}, tr("no frame at %1 s in %2").arg(t).arg(QFileInfo(path).fileName()));
-      return;
-    }
-    QImage img(f.rgb.data(), f.width, f.height, f.stride(), QImage::Format_RGB888);
-    QImage out = std::max(f.width, f.height) > kDisplayLongSide
-                     ? img.scaled(kDisplayLongSide, kDisplayLongSide, Qt::KeepAspectRatio, Qt::SmoothTransformation)
-                     : img.copy();
-    emit decoded(ticket, f.time_s, out, {});
-  } catch (const std::exception& e) {
-    reader_.reset();
-    path_.clear();
-    emit decoded(ticket, t, {}, QString::fromUtf8(e.what()));
-  }
-}
 
 // ---- FrameView ----------------------------------------------------------------------------------
 
@@ -171,7 +125,7 @@ void FrameView::paintEvent(QPaintEvent*) {
 
 // ---- ClipViewer ---------------------------------------------------------------------------------
 
-ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_unique<QElapsedTimer>()) {
+ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent) {
   setObjectName("clipViewer");
   title_ = new QLabel(tr("Double-click a clip (or press Enter) to view it with its overlays."), this);
   title_->setObjectName("viewerTitle");
@@ -216,9 +170,19 @@ ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_uniq
   l->addWidget(legend);
   l->addWidget(scroll, 2);
 
-  timer_ = new QTimer(this);
-  timer_->setInterval(40);
-  connect(timer_, &QTimer::timeout, this, &ClipViewer::tick);
+  playback_ = new FramePlayback(this);
+  connect(playback_, &FramePlayback::positionChanged, this, &ClipViewer::showPosition);
+  connect(playback_, &FramePlayback::playingChanged, this,
+          [this](bool on) { playButton_->setText(on ? tr("Pause") : tr("Play")); });
+  connect(playback_, &FramePlayback::frameReady, this, [this](const QImage& image, double) {
+    frame_->setFrame(image);
+    emit frameShown(position_);
+  });
+  connect(playback_, &FramePlayback::failed, this, [this](const QString& error) {
+    title_->setText(tr("%1 — cannot show the frame: %2")
+                        .arg(QFileInfo(QString::fromStdString(clip_.path)).fileName(), error));
+    emit frameFailed(error);
+  });
   connect(playButton_, &QPushButton::clicked, this, &ClipViewer::togglePlay);
   connect(slider_, &QSlider::valueChanged, this, [this](int v) {
     const double t = v / double(kSliderSteps);
@@ -226,29 +190,15 @@ ClipViewer::ClipViewer(QWidget* parent) : QWidget(parent), clock_(std::make_uniq
   });
   auto* space = new QShortcut(QKeySequence(Qt::Key_Space), this, nullptr, nullptr, Qt::WidgetWithChildrenShortcut);
   connect(space, &QShortcut::activated, this, &ClipViewer::togglePlay);
-
-  // Decoding never runs on the GUI thread.
-  thread_ = new QThread(this);
-  thread_->setObjectName("clipViewerDecoder");
-  decoder_ = new FrameDecoder;
-  decoder_->moveToThread(thread_);
-  connect(thread_, &QThread::finished, decoder_, &QObject::deleteLater);
-  connect(decoder_, &FrameDecoder::decoded, this, &ClipViewer::onDecoded, Qt::QueuedConnection);
-  thread_->start();
 }
 
-ClipViewer::~ClipViewer() {
-  thread_->quit();
-  thread_->wait();
-}
+ClipViewer::~ClipViewer() = default;
 
-bool ClipViewer::playing() const { return timer_->isActive(); }
+bool ClipViewer::playing() const { return playback_->playing(); }
 
 void ClipViewer::setClip(const curation::ClipScores& clip) {
   pause();
   clip_ = clip;
-  ++ticket_;
-  pending_.reset();
   duration_ = clip.duration_s;
   if (!clip.series_t.empty()) duration_ = std::max(duration_, clip.series_t.back());
   title_->setText(tr("%1 — %2").arg(QFileInfo(QString::fromStdString(clip.path)).fileName(),
@@ -269,8 +219,9 @@ void ClipViewer::setClip(const curation::ClipScores& clip) {
       start = o.t;
       break;
     }
-  position_ = -1.0;
-  setPosition(start);
+  position_ = start;
+  playback_->setSource(QString::fromStdString(clip.path), start, duration_);
+  showPosition(start);
 }
 
 void ClipViewer::buildCharts() {
@@ -349,6 +300,11 @@ QChartView* ClipViewer::chart(const QString& series) const {
 void ClipViewer::setPosition(double t) {
   t = std::clamp(t, 0.0, std::max(0.0, duration_));
   if (t == position_) return;
+  showPosition(t);
+  playback_->setPosition(t);
+}
+
+void ClipViewer::showPosition(double t) {
   position_ = t;
   slider_->blockSignals(true);
   slider_->setValue(int(std::lround(t * kSliderSteps)));
@@ -356,7 +312,6 @@ void ClipViewer::setPosition(double t) {
   timeLabel_->setText(tr("%1 / %2 s").arg(t, 0, 'f', 2).arg(duration_, 0, 'f', 2));
   for (auto& [name, plot] : plots_) plot.cursor->replace({QPointF(t, plot.ymin), QPointF(t, plot.ymax)});
   updateOverlay();
-  requestFrame(t);
 }
 
 void ClipViewer::updateOverlay() {
@@ -382,61 +337,12 @@ void ClipViewer::updateOverlay() {
                      sharp, working);
 }
 
-void ClipViewer::requestFrame(double t) {
-  if (clip_.path.empty()) return;
-  if (inFlight_) {  // one decode at a time; only the latest request waits
-    pending_ = t;
-    return;
-  }
-  inFlight_ = true;
-  QMetaObject::invokeMethod(decoder_, "decode", Qt::QueuedConnection,
-                            Q_ARG(QString, QString::fromStdString(clip_.path)), Q_ARG(double, t),
-                            Q_ARG(quint64, ticket_));
-}
-
-void ClipViewer::onDecoded(quint64 ticket, double, const QImage& image, const QString& error) {
-  inFlight_ = false;
-  if (ticket == ticket_) {
-    if (!image.isNull()) {
-      frame_->setFrame(image);
-      emit frameShown(position_);
-    } else {
-      title_->setText(tr("%1 — cannot show the frame: %2")
-                          .arg(QFileInfo(QString::fromStdString(clip_.path)).fileName(), error));
-      emit frameFailed(error);
-    }
-  }
-  if (pending_) {
-    const double t = *pending_;
-    pending_.reset();
-    requestFrame(t);
-  }
-}
-
 void ClipViewer::play() {
-  if (clip_.path.empty()) return;
-  if (position_ >= duration_ - 1e-3) setPosition(0.0);
-  clock_->start();
-  timer_->start();
-  playButton_->setText(tr("Pause"));
+  if (!clip_.path.empty()) playback_->play();
 }
 
-void ClipViewer::pause() {
-  timer_->stop();
-  playButton_->setText(tr("Play"));
-}
+void ClipViewer::pause() { playback_->pause(); }
 
 void ClipViewer::togglePlay() { playing() ? pause() : play(); }
-
-void ClipViewer::tick() {
-  const double dt = clock_->restart() / 1000.0;
-  const double t = position_ + dt;
-  if (t >= duration_) {
-    setPosition(duration_);
-    pause();
-    return;
-  }
-  setPosition(t);
-}
 
 }  // namespace s2v::ui

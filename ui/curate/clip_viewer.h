@@ -1,5 +1,6 @@
 #pragma once
-// The clip viewer: the clip's frames (decoded off the GUI thread with core/media's VideoReader)
+// The clip viewer: the clip's frames and sound (ui/widgets/frame_playback.h: decoded off the GUI
+// thread with core/media's VideoReader)
 // with the overlays of the nearest sampled frame (people, face, hand and text boxes, the face
 // sharpness next to each face box), play/pause and a position slider, and under the video a
 // QtCharts line plot of every per-frame series with a cursor at the current time.
@@ -20,35 +21,11 @@ class QLabel;
 class QLineSeries;
 class QPushButton;
 class QSlider;
-class QThread;
-class QTimer;
-class QElapsedTimer;
 class QVBoxLayout;
-
-namespace s2v::media {
-class VideoReader;
-}
 
 namespace s2v::ui {
 
-// Lives on a worker thread: decodes the frame at a time, reading forward when the request is just
-// ahead of the last frame (playback) and seeking otherwise.
-class FrameDecoder : public QObject {
-  Q_OBJECT
- public:
-  FrameDecoder();
-  ~FrameDecoder() override;
- public slots:
-  void decode(const QString& path, double t, quint64 ticket);
- signals:
-  // image is null and error says why when the frame cannot be decoded.
-  void decoded(quint64 ticket, double t, const QImage& image, const QString& error);
-
- private:
-  std::unique_ptr<media::VideoReader> reader_;
-  QString path_;
-  double last_t_ = -1.0;
-};
+class FramePlayback;
 
 // Paints the frame scaled to fit, and the overlays mapped from working-resolution pixels.
 class FrameView : public QWidget {
@@ -93,6 +70,7 @@ class ClipViewer : public QWidget {
   int overlayIndex() const { return overlayIndex_; }
 
   FrameView* frameView() const { return frame_; }
+  FramePlayback* playback() const { return playback_; }
   QStringList chartNames() const;
   int chartPoints(const QString& series) const;  // points plotted (finite values)
   double cursorTime(const QString& series) const;
@@ -116,9 +94,7 @@ class ClipViewer : public QWidget {
     QLineSeries* cursor = nullptr;
     double ymin = 0.0, ymax = 1.0;
   };
-  void requestFrame(double t);
-  void onDecoded(quint64 ticket, double t, const QImage& image, const QString& error);
-  void tick();
+  void showPosition(double t);  // slider, time, chart cursors, overlay
   void buildCharts();
   void updateOverlay();
 
@@ -134,13 +110,7 @@ class ClipViewer : public QWidget {
   QWidget* chartsBox_;
   QVBoxLayout* chartsLayout_;
   std::map<QString, Plot> plots_;
-  QTimer* timer_;
-  std::unique_ptr<QElapsedTimer> clock_;
-  QThread* thread_;
-  FrameDecoder* decoder_;
-  quint64 ticket_ = 0;       // of the clip shown: frames of an older clip are dropped
-  bool inFlight_ = false;
-  std::optional<double> pending_;
+  FramePlayback* playback_;
 };
 
 }  // namespace s2v::ui

@@ -1,7 +1,5 @@
 #include "ui/generate/generate_workspace.h"
 
-#include <QAudioDevice>
-#include <QAudioOutput>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -11,8 +9,6 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QMediaDevices>
-#include <QMediaPlayer>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -50,6 +46,7 @@
 #include "ui/jobs/job_queue_adapter.h"
 #include "ui/settings/app_settings.h"
 #include "ui/settings/theme.h"
+#include "ui/widgets/sound_playback.h"
 #include "ui/widgets/elided_label.h"
 #include "ui/widgets/input_guards.h"
 
@@ -323,8 +320,10 @@ QWidget* GenerateWorkspace::buildInputs() {
   auto* noOutput = new QLabel(box);
   noOutput->setObjectName("playbackNote");
   noOutput->setWordWrap(true);
-  if (QMediaDevices::audioOutputs().isEmpty()) {
+  auto* sound = new SoundPlayback(this);
+  if (!sound->available()) {
     // Not an error: the render does not need a sound card.
+    delete sound;
     playTrim_->setEnabled(false);
     playTrim_->hide();
     noOutput->setText(tr("No audio output device: playback is off; rendering is unaffected."));
@@ -332,22 +331,15 @@ QWidget* GenerateWorkspace::buildInputs() {
     playTrim_->setToolTip(noOutput->text());
   } else {
     noOutput->hide();
-    audioPlayer_ = new QMediaPlayer(this);
-    audioOutput_ = new QAudioOutput(this);
-    audioPlayer_->setAudioOutput(audioOutput_);
+    audioPlayer_ = sound;
     playTrim_->setToolTip(tr("Play the trimmed part of the audio (Ctrl+Shift+A); press again to stop"));
-    connect(audioPlayer_, &QMediaPlayer::positionChanged, this, [this](qint64 ms) {
-      if (audioPlayer_->playbackState() != QMediaPlayer::PlayingState) return;
-      waveform_->setPlayhead(ms / 1000.0);
-      if (ms / 1000.0 >= state_->trimEnd()) audioPlayer_->stop();
-    });
-    connect(audioPlayer_, &QMediaPlayer::playbackStateChanged, this, [this](QMediaPlayer::PlaybackState s) {
-      const bool playing = s == QMediaPlayer::PlayingState;
+    connect(audioPlayer_, &SoundPlayback::positionChanged, this, [this](double t) { waveform_->setPlayhead(t); });
+    connect(audioPlayer_, &SoundPlayback::playingChanged, this, [this](bool playing) {
       playTrim_->setText(playing ? tr("Stop") : tr("Play trimmed"));
       playTrim_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaStop : QStyle::SP_MediaPlay));
-      if (s == QMediaPlayer::StoppedState) waveform_->setPlayhead(-1);
+      if (!playing) waveform_->setPlayhead(-1);
     });
-    connect(audioPlayer_, &QMediaPlayer::errorOccurred, this, [this](QMediaPlayer::Error, const QString& why) {
+    connect(audioPlayer_, &SoundPlayback::failed, this, [this](const QString& why) {
       showMessage(tr("The audio cannot be played here (%1); rendering is unaffected. Check the system's sound output.")
                       .arg(why),
                   false);
@@ -640,10 +632,7 @@ void GenerateWorkspace::checkPortrait(const QString& path) {
 
 void GenerateWorkspace::setAudio(const QString& path, double duration_s, const QString& summary) {
   inputs_.audio = path;
-  if (audioPlayer_) {
-    audioPlayer_->stop();
-    audioPlayer_->setSource(QUrl::fromLocalFile(path));
-  }
+  if (audioPlayer_) audioPlayer_->stop();
   waveform_->clear();
   audioArea_->setThumbnail({}, summary);
   audioArea_->setToolTip(path);
@@ -712,13 +701,13 @@ void GenerateWorkspace::fitClipsToAudio() {
 }
 
 void GenerateWorkspace::playTrimmedAudio() {
-  if (!audioOutput_ || inputs_.audio.isEmpty()) return;
-  if (audioPlayer_->playbackState() == QMediaPlayer::PlayingState) {
+  if (!audioPlayer_ || inputs_.audio.isEmpty()) return;
+  if (audioPlayer_->playing()) {
     audioPlayer_->stop();
     return;
   }
-  audioPlayer_->setPosition(qint64(state_->trimStart() * 1000));
-  audioPlayer_->play();
+  // Only the trimmed part is decoded, so playback ends at the trim's end by itself.
+  audioPlayer_->playFile(inputs_.audio, state_->trimStart(), state_->trimEnd());
 }
 
 // ---- jobs ------------------------------------------------------------------------------------------

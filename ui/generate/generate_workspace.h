@@ -16,10 +16,8 @@
 
 #include "core/generate/generate_params.h"
 
-class QAudioOutput;
 class QFrame;
 class QLabel;
-class QMediaPlayer;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
@@ -33,6 +31,7 @@ class DropArea;
 class ElidedLabel;
 class Exporter;
 class FrameView;
+class SoundPlayback;
 class GenerateSettingsForm;
 class GenerateState;
 class JobQueueAdapter;
@@ -160,8 +159,7 @@ class GenerateWorkspace : public QWidget {
   QLabel* silenceLabel_;
   QPushButton* fitToAudio_;
   QPushButton* playTrim_;
-  QMediaPlayer* audioPlayer_ = nullptr;
-  QAudioOutput* audioOutput_ = nullptr;
+  SoundPlayback* audioPlayer_ = nullptr;  // null without an audio output device
   AudioRecorderPanel* recorder_;
   PosePanel* pose_;
   QPlainTextEdit* prompt_;

@@ -1,16 +1,13 @@
 #include "ui/generate/preview_player.h"
 
-#include <QAudioDevice>
-#include <QAudioOutput>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QListWidget>
-#include <QMediaDevices>
-#include <QMediaPlayer>
 #include <QPushButton>
-#include <QUrl>
 #include <QVBoxLayout>
-#include <QVideoWidget>
+
+#include "ui/curate/clip_viewer.h"
+#include "ui/widgets/frame_playback.h"
 
 namespace s2v::ui {
 
@@ -20,14 +17,11 @@ constexpr int kPathRole = Qt::UserRole + 1;
 
 PreviewPlayer::PreviewPlayer(QWidget* parent) : QWidget(parent) {
   setObjectName("previewPlayer");
-  video_ = new QVideoWidget(this);
+  video_ = new FrameView(this);
+  video_->setObjectName("previewVideo");
   video_->setMinimumSize(240, 180);  // fits beside the form at 1024×640
-  player_ = new QMediaPlayer(this);
-  player_->setVideoOutput(video_);
-  if (!QMediaDevices::audioOutputs().isEmpty()) {  // no output device: play silently
-    audio_ = new QAudioOutput(this);
-    player_->setAudioOutput(audio_);
-  }
+  player_ = new FramePlayback(this);  // no output device: plays silently
+  connect(player_, &FramePlayback::frameReady, video_, [this](const QImage& image, double) { video_->setFrame(image); });
   list_ = new QListWidget(this);
   list_->setObjectName("previewList");
   list_->setMaximumHeight(130);
@@ -58,17 +52,14 @@ PreviewPlayer::PreviewPlayer(QWidget* parent) : QWidget(parent) {
   });
   connect(playAll_, &QPushButton::clicked, this, &PreviewPlayer::playAll);
   connect(pause_, &QPushButton::clicked, this, &PreviewPlayer::togglePause);
-  connect(player_, &QMediaPlayer::mediaStatusChanged, this, [this](QMediaPlayer::MediaStatus s) {
-    if (s == QMediaPlayer::EndOfMedia) onEndOfMedia();
-  });
-  connect(player_, &QMediaPlayer::playbackStateChanged, this, [this](QMediaPlayer::PlaybackState s) {
-    pause_->setText(s == QMediaPlayer::PlayingState ? tr("Pause") : tr("Play"));
-  });
+  connect(player_, &FramePlayback::finished, this, &PreviewPlayer::onEndOfMedia);
+  connect(player_, &FramePlayback::playingChanged, this,
+          [this](bool on) { pause_->setText(on ? tr("Pause") : tr("Play")); });
 }
 
 void PreviewPlayer::clear() {
-  player_->stop();
   player_->setSource({});
+  video_->setFrame({});
   list_->clear();
   clips_.clear();
   final_.clear();
@@ -83,7 +74,7 @@ void PreviewPlayer::addClip(const QString& path) {
   it->setToolTip(path);
   playAll_->setEnabled(true);
   // Show the first clip at once; later ones wait until nothing else is playing.
-  if (player_->playbackState() != QMediaPlayer::PlayingState) {
+  if (!player_->playing()) {
     list_->setCurrentItem(it);
     play(path);
   }
@@ -97,17 +88,17 @@ void PreviewPlayer::setFinal(const QString& path) {
   QFont f = it->font();
   f.setBold(true);
   it->setFont(f);
-  if (playlistPos_ < 0 && player_->playbackState() != QMediaPlayer::PlayingState) {
+  if (playlistPos_ < 0 && !player_->playing()) {
     list_->setCurrentItem(it);
     play(path);
   }
 }
 
-QString PreviewPlayer::currentSource() const { return player_->source().toLocalFile(); }
+QString PreviewPlayer::currentSource() const { return player_->source(); }
 
 void PreviewPlayer::play(const QString& path) {
   if (path.isEmpty()) return;
-  player_->setSource(QUrl::fromLocalFile(path));
+  player_->setSource(path);
   player_->play();
   emit playing(path);
 }
@@ -120,8 +111,7 @@ void PreviewPlayer::playAll() {
 }
 
 void PreviewPlayer::togglePause() {
-  if (player_->playbackState() == QMediaPlayer::PlayingState) player_->pause();
-  else if (!player_->source().isEmpty()) player_->play();
+  player_->togglePlay();
 }
 
 void PreviewPlayer::onEndOfMedia() {

@@ -1,19 +1,19 @@
 #pragma once
 // The render's preview: every finished clip of the current job listed as it arrives (click one to
 // play it), "Play all so far" plays the clips in order (a playlist advanced on EndOfMedia), and
-// the final MP4 once the job is done.
+// the final MP4 once the job is done. Frames and sound come from FramePlayback (FFmpeg on a
+// worker thread), never from Qt's media backend, so loading a clip cannot freeze the window.
 
 #include <QStringList>
 #include <QWidget>
 
-class QAudioOutput;
 class QListWidget;
-class QListWidgetItem;
-class QMediaPlayer;
 class QPushButton;
-class QVideoWidget;
 
 namespace s2v::ui {
+
+class FramePlayback;
+class FrameView;
 
 class PreviewPlayer : public QWidget {
   Q_OBJECT
@@ -27,7 +27,8 @@ class PreviewPlayer : public QWidget {
   QString finalVideo() const { return final_; }
   QString currentSource() const;         // what the player has loaded
   int playlistPosition() const { return playlistPos_; }  // -1 when not playing the playlist
-  QMediaPlayer* player() const { return player_; }
+  FramePlayback* player() const { return player_; }
+  FrameView* view() const { return video_; }
 
  public slots:
   void play(const QString& path);
@@ -40,9 +41,8 @@ class PreviewPlayer : public QWidget {
  private:
   void onEndOfMedia();
   QListWidget* list_;
-  QVideoWidget* video_;
-  QMediaPlayer* player_;
-  QAudioOutput* audio_ = nullptr;
+  FrameView* video_;
+  FramePlayback* player_;
   QPushButton* playAll_;
   QPushButton* pause_;
   QStringList clips_;
