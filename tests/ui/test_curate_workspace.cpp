@@ -7,8 +7,10 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSlider>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -25,6 +27,7 @@
 #include "ui/curate/sample_clips.h"
 #include "ui/curate/threshold_panel.h"
 #include "ui/jobs/job_queue_adapter.h"
+#include "ui/main_window.h"
 #include "ui/settings/app_settings.h"
 
 using namespace s2v::ui;
@@ -291,6 +294,71 @@ class TestCurateWorkspace : public QObject {
     QVERIFY(count(s2v::pose::hand_edge_color_rgb(0), QRect(302, 295, 8, 10)) > 3);
     // nothing where no point is
     QCOMPARE(count(s2v::pose::kBodyColorsRgb[0], QRect(400, 20, 100, 60)), 0);
+  }
+
+  // Issue #20 item 4: opening a clip in Curate keeps the window's size (1280×800 and 1024×640), and
+  // the viewer's seek bar and the threshold sliders keep a usable width.
+  void openingAClipKeepsTheWindowSize_data() {
+    QTest::addColumn<QSize>("size");
+    QTest::newRow("1280x800") << QSize(1280, 800);
+    QTest::newRow("1024x640") << QSize(1024, 640);
+  }
+  void openingAClipKeepsTheWindowSize() {
+    QFETCH(QSize, size);
+    MainWindow mw;
+    mw.resize(size);
+    mw.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&mw));
+    mw.tabs()->setCurrentWidget(mw.curate());
+    CurateWorkspace* w = mw.curate();
+    QSignalSpy loaded(w, &CurateWorkspace::databaseLoaded);
+    w->openDatabase(db_);
+    QVERIFY(loaded.wait(30000));
+    QSignalSpy shown(w->viewer(), &ClipViewer::frameShown);
+    w->table()->setFocus();
+    w->table()->setCurrentIndex(w->proxy()->index(0, 0));
+    QTest::keyClick(w->table(), Qt::Key_Return);
+    QTRY_VERIFY_WITH_TIMEOUT(shown.count() >= 1, 20000);
+    QCoreApplication::processEvents();
+    auto* seek = w->viewer()->findChild<QSlider*>("viewerPosition");
+    QVERIFY(seek);
+    qInfo("window %dx%d (minimum width %d), seek bar %d px, first threshold slider %d px", mw.width(), mw.height(),
+          mw.minimumSizeHint().width(), seek->width(), w->thresholds()->slider(0)->width());
+    QCOMPARE(mw.size(), size);
+    QVERIFY(seek->width() >= ClipViewer::kSeekMinWidth);
+    // Each threshold row reads name | slider | value, side by side: the name keeps a width and
+    // ends before its slider begins (at 1024×640 the names were painted under the sliders).
+    auto* tabs = w->findChild<QTabWidget*>();
+    for (auto* t : w->findChildren<QTabWidget*>())
+      if (t->indexOf(w->findChild<QWidget*>("thresholdScroll")) >= 0) tabs = t;
+    QVERIFY(tabs);
+    tabs->setCurrentWidget(w->findChild<QWidget*>("thresholdScroll"));
+    QCoreApplication::processEvents();
+    const auto& rows = w->model()->preset().thresholds;
+    QVERIFY(!rows.empty());
+    for (int i = 0; i < int(rows.size()); ++i) {
+      QSlider* slider = w->thresholds()->slider(i);
+      QLabel* label = w->thresholds()->label(i);
+      QVERIFY(slider->minimumWidth() >= ThresholdPanel::kSliderMinWidth);
+      QVERIFY2(slider->width() >= ThresholdPanel::kSliderMinWidth, qPrintable(QString::number(slider->width())));
+      QVERIFY2(label->isVisible() && label->width() >= label->minimumWidth(),
+               qPrintable(QString("%1: label %2 px").arg(QString::fromStdString(rows[size_t(i)].metric)).arg(label->width())));
+      QVERIFY2(label->geometry().right() < slider->geometry().left(),
+               qPrintable(QString("%1: label %2..%3, slider from %4").arg(QString::fromStdString(rows[size_t(i)].metric))
+                              .arg(label->geometry().left()).arg(label->geometry().right()).arg(slider->geometry().left())));
+    }
+  }
+
+  // The histogram's y axis counts whole clips: every tick a distinct integer, at most six
+  // intervals once there are more than five clips (not "0, 1, 0, 1, 2").
+  void histogramTicksAreDistinctWholeCounts() {
+    for (int top = 1; top <= 5000; ++top) {
+      const int step = histogramTickStep(top);
+      QVERIFY(step >= 1);
+      const int intervals = (top + step - 1) / step;
+      if (top <= 5) QCOMPARE(step, 1);
+      else QVERIFY2(intervals <= 6, qPrintable(QString("top %1, step %2").arg(top).arg(step)));
+    }
   }
 
   void viewerPaintsOverlaysAndPlotsEverySampledFrame() {

@@ -82,6 +82,9 @@ void ThresholdPanel::rebuild() {
     auto* label = new ElidedLabel(this, Qt::ElideMiddle);
     label->setFullText(QString::fromStdString(t.metric + " " + t.op));
     label->setMinimumWidth(fontMetrics().horizontalAdvance("people_max ==") + 4);
+    // Preferred, not ElidedLabel's Ignored: QGridLayout gives an Ignored column no width at all
+    // and the names were painted under the sliders.
+    label->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Preferred);
     r.label = label;
     r.slider = new QSlider(Qt::Horizontal, this);
     r.slider->setMinimumWidth(kSliderMinWidth);

@@ -22,6 +22,7 @@ class ThresholdPanel : public QWidget {
 
   int count() const { return static_cast<int>(rows_.size()); }
   QSlider* slider(int i) const { return rows_.at(static_cast<size_t>(i)).slider; }
+  QLabel* label(int i) const { return rows_.at(static_cast<size_t>(i)).label; }
   QDoubleSpinBox* spin(int i) const { return rows_.at(static_cast<size_t>(i)).spin; }
   int indexOf(const QString& metric) const;  // threshold index of a metric, -1 if none
   static constexpr int kSliderMinWidth = 120;  // never a stub, however narrow the panel
