@@ -15,7 +15,6 @@
 
 #include "core/generate/model_files.h"
 #include "models/base/error.h"
-#include "models/t5/checkpoint_source.h"
 #include "models/t5/umt5.h"
 #include "models/wan/dit_config.h"
 #include "models/wan/vae.h"
@@ -164,7 +163,8 @@ ModelFolder inspect_model_folder(const fs::path& root, bool deep, const Componen
   check(Component::AudioEncoder, files.wav2vec2_weights, [&](const weights::TensorSource& src) {
     torch::NoGradGuard no_grad;
     wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs.wav2vec2_json));
-    wav2vec2::load_wav2vec2(*model, state_source(src));
+    // (a non-owning pointer: the source outlives this call)
+    wav2vec2::load_wav2vec2(*model, std::shared_ptr<weights::TensorSource>(std::shared_ptr<weights::TensorSource>(), const_cast<weights::TensorSource*>(&src)));
   });
   ModelComponent tok{"tokenizer", files.tokenizer_embedded ? files.t5 : files.tokenizer};
   if (files.tokenizer_embedded) {

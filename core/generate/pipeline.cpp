@@ -20,7 +20,6 @@
 #include "core/sampling/guidance.h"
 #include "core/sampling/scheduler.h"
 #include "models/base/error.h"
-#include "models/t5/checkpoint_source.h"
 #include "models/t5/text_encoder.h"
 #include "models/t5/tokenizer.h"
 #include "models/t5/umt5.h"
@@ -143,7 +142,7 @@ EncodedAudioClips S2VPipeline::encode_audio(const media::AudioBuffer& audio, int
   wav2vec2::Wav2Vec2Encoder model(wav2vec2::Wav2Vec2Config::from_json(configs_.wav2vec2_json));
   {
     auto src = open_component(files_, Component::AudioEncoder);
-    wav2vec2::load_wav2vec2(*model, state_source(*src), *cancel_);
+    wav2vec2::load_wav2vec2(*model, src, *cancel_);
   }
   model->to(where_.device);
   // wav2vec2's attention is quadratic in the length: encode only what the clips need
@@ -183,7 +182,7 @@ std::pair<torch::Tensor, torch::Tensor> S2VPipeline::encode_prompts(const std::s
   auto model = std::make_shared<t5::UMT5EncoderImpl>(cfg, where_.dtype);
   {
     auto src = open_component(files_, Component::TextEncoder);
-    t5::load_umt5(*model, state_source(*src), *cancel_);
+    t5::load_umt5(*model, *src, *cancel_);
   }
   model->to(where_.device);
   t5::TextEncoder encoder(model, make_tokenizer(), kp.model_id);
@@ -216,13 +215,6 @@ t5::Tokenizer S2VPipeline::make_tokenizer() const {
   return t5::Tokenizer(tmp, configs_.text_len);
 }
 
-namespace {
-std::map<std::string, torch::Tensor> all_tensors(const weights::TensorSource& src) {
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& n : src.names()) out.emplace(n, src.tensor(n));
-  return out;
-}
-}  // namespace
 
 ClipState S2VPipeline::initial_state(const PipelineInputs& in, bool init_first_frame) {
   torch::NoGradGuard no_grad;
@@ -231,8 +223,8 @@ ClipState S2VPipeline::initial_state(const PipelineInputs& in, bool init_first_f
     auto vae = std::make_unique<wan::WanVae>(configs_.vae_json.empty() ? wan::WanVaeConfig{}
                                                                         : wan::WanVaeConfig::from_json(configs_.vae_json));
     auto src = open_component(files_, Component::Vae);
-    cancel_->throw_if_requested();  // the VAE's weights (about 500 MB) are read as one map
-    vae->load(all_tensors(*src), "", src->describe());
+    cancel_->throw_if_requested();
+    vae->load(*src);  // tensor by tensor (about 500 MB): no second copy of the whole set
     cancel_->throw_if_requested();
     vae->to(where_.device, torch::kFloat32);
     m_->vae = std::move(vae);

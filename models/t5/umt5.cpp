@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "models/base/error.h"
+#include "models/weights/checkpoint.h"
 
 namespace s2v::t5 {
 
@@ -205,11 +206,8 @@ torch::Tensor UMT5EncoderImpl::forward(const torch::Tensor& ids, const torch::Te
   return norm(x);
 }
 
-void load_umt5(UMT5EncoderImpl& model, const StateSource& source, const CancelToken& cancel) {
-  LoadOptions o;
-  o.what = "umT5 encoder weights";
-  o.cancel = &cancel;
-  load_module_state(model, source, o);
+void load_umt5(UMT5EncoderImpl& model, const weights::TensorSource& source, const CancelToken& cancel) {
+  weights::load_module(model, source, "the umT5 encoder", /*allow_unexpected=*/false, cancel);
 }
 
 }  // namespace s2v::t5

@@ -18,7 +18,10 @@
 #include <torch/types.h>
 
 #include "models/base/cancel.h"
-#include "models/t5/module_state.h"
+
+namespace s2v::weights {
+class TensorSource;
+}
 
 namespace s2v::t5 {
 
@@ -123,8 +126,9 @@ class UMT5EncoderImpl : public torch::nn::Module {
 TORCH_MODULE(UMT5Encoder);
 
 // Loads models_t5_umt5-xxl-enc-bf16.pth-style weights (names as T5Encoder.state_dict()), converting
-// to the module's dtype. Throws s2v::Error listing every missing/unexpected/mis-shaped tensor.
-void load_umt5(UMT5EncoderImpl& model, const StateSource& source,
+// to the module's dtype, through weights::load_module: one s2v::ValidationError lists every
+// missing/unexpected/mis-shaped tensor. `cancel` is checked before each tensor.
+void load_umt5(UMT5EncoderImpl& model, const weights::TensorSource& source,
                const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::t5

@@ -9,7 +9,7 @@
 #include "models/base/error.h"
 #include "models/wan/vae_alloc.h"
 #include "models/wan/vae_blocks.h"
-#include "models/weights/safetensors.h"
+#include "models/weights/checkpoint.h"
 
 namespace s2v::wan {
 
@@ -103,55 +103,9 @@ std::vector<std::string> WanVae::parameter_names() const {
   return out;
 }
 
-void WanVae::load(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix,
-                  const std::string& source) {
-  std::vector<std::string> missing, misshaped, unexpected;
-  std::set<std::string> used;
-  auto params = model_->named_parameters();
-  for (const auto& p : params) {
-    auto it = tensors.find(prefix + p.key());
-    if (it == tensors.end()) {
-      missing.push_back(p.key());
-      continue;
-    }
-    used.insert(it->first);
-    if (it->second.sizes() != p.value().sizes())
-      misshaped.push_back(p.key() + " (expected " + shape_string(p.value().sizes()) + ", found " +
-                          shape_string(it->second.sizes()) + ")");
-  }
-  for (const auto& [name, t] : tensors)
-    if (name.rfind(prefix, 0) == 0 && !used.count(name)) unexpected.push_back(name);
-
-  if (!missing.empty() || !misshaped.empty() || !unexpected.empty()) {
-    std::ostringstream msg;
-    msg << "cannot load the Wan VAE from " << source << ":";
-    auto list = [&](const char* what, const std::vector<std::string>& names) {
-      if (names.empty()) return;
-      msg << " " << names.size() << " " << what << " tensor" << (names.size() > 1 ? "s" : "")
-          << " (";
-      for (size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : "") << names[i];
-      msg << ");";
-    };
-    list("missing", missing);
-    list("mis-shaped", misshaped);
-    list("unexpected", unexpected);
-    std::string text = msg.str();
-    text.back() = '.';
-    throw Error(text, missing.empty() ? ErrorKind::Corrupt : ErrorKind::NotFound, source);
-  }
-
+void WanVae::load(const weights::TensorSource& source) {
   torch::NoGradGuard no_grad;
-  for (auto& p : params) {
-    const auto& src = tensors.at(prefix + p.key());
-    p.value().copy_(src.to(p.value().device(), p.value().scalar_type()));
-  }
-}
-
-void WanVae::load(const weights::SafetensorsFile& file, const std::string& prefix) {
-  std::map<std::string, torch::Tensor> tensors;
-  for (const auto& name : file.names())
-    if (name.rfind(prefix, 0) == 0) tensors.emplace(name, file.tensor(name));
-  load(tensors, prefix, "'" + file.path().string() + "'");
+  weights::load_module(*model_, source, "the Wan VAE");
 }
 
 void WanVae::to(torch::Device device, torch::ScalarType dtype) {

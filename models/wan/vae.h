@@ -3,7 +3,7 @@
 // 16 latent channels, latents normalised with the published per-channel mean/std.
 //
 //   s2v::wan::WanVae vae;                                   // real Wan2.1 config
-//   vae.load(weights);                                      // {"encoder.conv1.weight": ...}
+//   vae.load(*weights::open_checkpoint(file));              // {"encoder.conv1.weight": ...}
 //   auto z = vae.encode(video);     // [B, 3, T, H, W] in [-1, 1] -> [B, 16, 1 + (T-1)/4, H/8, W/8]
 //   auto v = vae.decode(z);         // -> [B, 3, 1 + 4(T'-1), 8H', 8W'] clamped to [-1, 1]
 //
@@ -24,7 +24,7 @@ namespace torch::nn {
 class Module;
 }
 namespace s2v::weights {
-class SafetensorsFile;
+class TensorSource;
 }
 
 namespace s2v::wan {
@@ -70,12 +70,10 @@ class WanVae {
 
   const WanVaeConfig& config() const { return config_; }
 
-  // Copies every parameter from `tensors[prefix + name]` (name as in the official state_dict,
-  // e.g. "decoder.head.2.weight"), converting dtype. Throws one s2v::Error listing every missing,
-  // unexpected (under prefix) and mis-shaped tensor by name; `source` names the file in it.
-  void load(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix = "",
-            const std::string& source = "VAE weights");
-  void load(const weights::SafetensorsFile& file, const std::string& prefix = "");
+  // Copies every parameter from the source under its official state_dict name (e.g.
+  // "decoder.head.2.weight") with weights::load_module, the loader of every module: one
+  // s2v::ValidationError lists every missing, unexpected and mis-shaped tensor by name first.
+  void load(const weights::TensorSource& source);
 
   // Moves the weights (and the statistics) to a device / dtype; inputs are cast to match.
   void to(torch::Device device, torch::ScalarType dtype = torch::kFloat32);

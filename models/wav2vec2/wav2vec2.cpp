@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "models/weights/checkpoint.h"
+#include "models/weights/source_views.h"
+
 #include "models/base/error.h"
 
 namespace s2v::wav2vec2 {
@@ -183,12 +186,12 @@ torch::Tensor normalize_waveform(const torch::Tensor& waveform) {
   return ((x - mean) / torch::sqrt(var + 1e-7)).to(torch::kFloat);
 }
 
-void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source, const CancelToken& cancel) {
-  LoadOptions o;
-  o.cancel = &cancel;
-  o.what = "wav2vec2 weights";
-  o.ignored_prefixes = {"lm_head.", "wav2vec2.masked_spec_embed", "masked_spec_embed"};
-  o.rename = [](const std::string& name) {
+void load_wav2vec2(Wav2Vec2EncoderImpl& model, std::shared_ptr<weights::TensorSource> source,
+                   const CancelToken& cancel) {
+  // The HF spellings onto the module's names; the CTC head and the masking embedding are hidden.
+  auto to_native = [](const std::string& name) -> std::string {
+    for (const char* unused : {"lm_head.", "wav2vec2.masked_spec_embed", "masked_spec_embed"})
+      if (name.rfind(unused, 0) == 0) return "";
     std::string n = name.rfind("wav2vec2.", 0) == 0 ? name : "wav2vec2." + name;
     // torch.nn.utils.parametrizations.weight_norm (newer HF) names the same two tensors
     static const std::pair<const char*, const char*> renames[] = {
@@ -200,7 +203,8 @@ void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source, const 
     }
     return n;
   };
-  load_module_state(model, source, o);
+  const auto view = weights::apply_rename(std::move(source), to_native, "wav2vec2 names");
+  weights::load_module(model, *view, "wav2vec2", /*allow_unexpected=*/false, cancel);
 }
 
 }  // namespace s2v::wav2vec2

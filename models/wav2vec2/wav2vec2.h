@@ -8,6 +8,7 @@
 // head (lm_head) is not used by S2V and is ignored when loading.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,11 @@
 #include <torch/types.h>
 
 #include "models/base/cancel.h"
-#include "models/t5/module_state.h"
 #include "models/wav2vec2/wav2vec2_config.h"
+
+namespace s2v::weights {
+class TensorSource;
+}
 
 namespace s2v::wav2vec2 {
 
@@ -150,7 +154,7 @@ torch::Tensor normalize_waveform(const torch::Tensor& waveform);
 // (parametrizations.weight.original0 / original1); ignores lm_head.* and masked_spec_embed.
 // Throws s2v::Error listing every missing/unexpected/mis-shaped tensor.
 // `cancel` is checked before each tensor.
-void load_wav2vec2(Wav2Vec2EncoderImpl& model, const StateSource& source,
+void load_wav2vec2(Wav2Vec2EncoderImpl& model, std::shared_ptr<weights::TensorSource> source,
                    const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::wav2vec2

@@ -280,10 +280,11 @@ torch::Tensor load_as(const TensorSource& source, const std::string& name, torch
 }
 
 void load_module(torch::nn::Module& module, const TensorSource& source,
-                 const std::string& model_name, bool allow_unexpected) {
+                 const std::string& model_name, bool allow_unexpected, const CancelToken& cancel) {
   require_valid(expected_from_module(module), source, model_name, ShapeCheck::Exact, allow_unexpected);
   torch::NoGradGuard no_grad;
   auto fill = [&](const std::string& name, torch::Tensor& target) {
+    cancel.throw_if_requested();
     auto t = load_as(source, name, target.scalar_type(), target.device());
     // validate() let through stored shapes that differ only in size-1 dims (GGUF writers drop them).
     target.copy_(t.sizes() == target.sizes() ? t : t.reshape(target.sizes()));

@@ -19,6 +19,7 @@
 
 #include <torch/types.h>
 
+#include "models/base/cancel.h"
 #include "models/weights/ggml_quant.h"
 
 namespace torch::nn {
@@ -93,8 +94,12 @@ torch::Tensor load_as(const TensorSource& source, const std::string& name, torch
 // devices are kept; GGUF Q* tensors are dequantised into the parameter's dtype). Validates first
 // (validate.h): missing, unexpected or mis-shaped tensors are all reported in one
 // s2v::ValidationError before anything is copied; a stored shape that differs only in size-1 dims
-// is reshaped. With allow_unexpected, extra tensors in the source are ignored.
+// is reshaped. With allow_unexpected, extra tensors in the source are ignored. `cancel` is checked
+// before each tensor (s2v::Cancelled; the module is then partly filled). The one loader of every
+// module: names the module does not use are hidden, and foreign spellings renamed, by a view
+// (source_views.h: apply_rename, under_prefix) rather than by options here.
 void load_module(torch::nn::Module& module, const TensorSource& source,
-                 const std::string& model_name, bool allow_unexpected = false);
+                 const std::string& model_name, bool allow_unexpected = false,
+                 const CancelToken& cancel = CancelToken::none());
 
 }  // namespace s2v::weights

@@ -192,6 +192,13 @@ std::shared_ptr<TensorSource> apply_rename(std::shared_ptr<TensorSource> source,
   return std::make_shared<RenamedSource>(std::move(source), std::move(to_native), what);
 }
 
+std::shared_ptr<TensorSource> under_prefix(std::shared_ptr<TensorSource> source, const std::string& prefix) {
+  return apply_rename(
+      std::move(source),
+      [prefix](const std::string& name) { return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : std::string(); },
+      "names under \"" + prefix + "\"");
+}
+
 bool uses_fp8(const TensorSource& source) {
   for (const auto& n : source.names()) {
     if (n == "scaled_fp8" || ends_with(n, ".scale_weight") || ends_with(n, ".weight_scale") ||

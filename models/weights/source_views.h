@@ -34,6 +34,10 @@ std::shared_ptr<TensorSource> apply_rename(std::shared_ptr<TensorSource> source,
                                            std::function<std::string(const std::string&)> to_native,
                                            const std::string& what);
 
+// The tensors named "<prefix>..." under the rest of their name; the others are hidden (a parity
+// file's "model." weights beside its "in."/"out." tensors).
+std::shared_ptr<TensorSource> under_prefix(std::shared_ptr<TensorSource> source, const std::string& prefix);
+
 // True when the source holds FP8 tensors or either scaled-FP8 convention's marker tensors.
 bool uses_fp8(const TensorSource& source);
 

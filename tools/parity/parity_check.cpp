@@ -46,14 +46,14 @@
 
 #include "core/sampling/scheduler.h"
 #include "models/base/error.h"
-#include "models/t5/module_state.h"
 #include "models/t5/umt5.h"
 #include "models/wan/dit_config.h"
 #include "models/wan/dit_s2v.h"
-#include "models/wan/state_loader.h"
 #include "models/wan/vae.h"
 #include "models/wav2vec2/wav2vec2.h"
+#include "models/weights/checkpoint.h"
 #include "models/weights/safetensors.h"
+#include "models/weights/source_views.h"
 
 namespace fs = std::filesystem;
 using namespace s2v;
@@ -118,7 +118,8 @@ void run_dit(const weights::SafetensorsFile& f, const Options& o, const Emit& em
   const auto config = wan::DiTConfig::from_json(meta(f, "config"));
   const auto call = meta(f, "call");
   wan::WanModelS2V model(config, o.dtype);
-  wan::load_state(*model, f, "model.");
+  // The app's loader (as S2VPipeline::load_dit), on the file's "model." tensors.
+  wan::load_dit_weights(*model, *weights::under_prefix(weights::open_checkpoint(f.path()), "model."), torch::kCPU);
   model->to(o.device);
   model->options.attention.backend = o.attention;
   model->options.attention.sdpa_kernel = o.sdpa_kernel;
@@ -144,7 +145,7 @@ void run_dit(const weights::SafetensorsFile& f, const Options& o, const Emit& em
 void run_vae(const weights::SafetensorsFile& f, const Options& o, const Emit& emit) {
   wan::WanVae vae(wan::WanVaeConfig::from_json(meta(f, "config").dump()), to_vector(f.tensor("scale.mean")),
                   to_vector(f.tensor("scale.std")));
-  vae.load(f, "model.");
+  vae.load(*weights::under_prefix(weights::open_checkpoint(f.path()), "model."));
   vae.to(o.device, torch::kFloat32);
   torch::NoGradGuard ng;
   emit("out.latent", rel_error(vae.encode(f.tensor("in.video").to(o.device)), f.tensor("out.latent")), 1e-5);
@@ -155,7 +156,7 @@ void run_vae(const weights::SafetensorsFile& f, const Options& o, const Emit& em
 void run_umt5(const weights::SafetensorsFile& f, const Options& o, const Emit& emit) {
   const auto cfg = t5::UMT5Config::from_json(meta(f, "config").dump());
   t5::UMT5Encoder model(cfg);
-  t5::load_umt5(*model, state_source(f, "model."));
+  t5::load_umt5(*model, *weights::under_prefix(weights::open_checkpoint(f.path()), "model."));
   model->to(o.device, o.dtype);
   torch::NoGradGuard ng;
   const auto out = model(f.tensor("in.ids").to(o.device), f.tensor("in.mask").to(o.device));
@@ -166,7 +167,7 @@ void run_umt5(const weights::SafetensorsFile& f, const Options& o, const Emit& e
 void run_wav2vec2(const weights::SafetensorsFile& f, const Options& o, const Emit& emit) {
   const auto cfg = wav2vec2::Wav2Vec2Config::from_json(meta(f, "hf_config").dump());
   wav2vec2::Wav2Vec2Encoder model(cfg);
-  wav2vec2::load_wav2vec2(*model, state_source(f, "model."));
+  wav2vec2::load_wav2vec2(*model, weights::under_prefix(weights::open_checkpoint(f.path()), "model."));
   model->to(o.device);
   torch::NoGradGuard ng;
   const auto out = model(f.tensor("in.normalized").unsqueeze(0).to(o.device)).squeeze(1);

@@ -8,6 +8,7 @@
 #include <QtTest/QtTest>
 
 #include "common/parity.h"
+#include "common/weights_files.h"
 #include "models/base/error.h"
 #include "models/wan/dit_config.h"
 #include "models/wan/audio_encoder.h"
@@ -15,7 +16,7 @@
 #include "models/wan/frame_pack.h"
 #include "models/wan/rope.h"
 #include "models/wan/sinusoidal.h"
-#include "models/wan/state_loader.h"
+#include "models/weights/validate.h"
 
 using namespace s2v;
 using namespace s2v::wan;
@@ -49,7 +50,7 @@ DiTInputs inputs_of(const weights::SafetensorsFile& f, const nlohmann::json& cal
 
 WanModelS2V model_of(const weights::SafetensorsFile& f, const DiTConfig& config) {
   WanModelS2V model(config);
-  load_state(*model, f, "model.");
+  load_dit_weights(*model, *test::model_weights(f), torch::kCPU);  // as S2VPipeline::load_dit
   model->options.attention.backend = AttentionBackend::Math;
   return model;
 }
@@ -173,7 +174,7 @@ class TestDiTS2V : public QObject {
       CausalAudioEncoder enc(c.at("dim").get<int64_t>(), c.at("num_layers").get<int64_t>(),
                              c.at("out_dim").get<int64_t>(), c.at("num_token").get<int64_t>(),
                              c.at("need_global").get<bool>());
-      load_state(*enc, f, "model.");
+      weights::load_module(*enc, *test::model_weights(f), "audio encoder");
       const auto out = enc->forward(f.tensor("in.features"));
       compare("out.global", out.global, kBar);
       compare("out.local", out.local, kBar);
@@ -181,7 +182,7 @@ class TestDiTS2V : public QObject {
       const auto c = test::metadata_json(f, "config");
       FramePackMotioner fp(c.at("inner_dim").get<int64_t>(), c.at("num_heads").get<int64_t>(),
                            c.at("zip_frame_buckets").get<std::vector<int64_t>>(), c.at("drop_mode").get<std::string>());
-      load_state(*fp, f, "model.");
+      weights::load_module(*fp, *test::model_weights(f), "FramePack motioner");
       const auto call = test::metadata_json(f, "call");
       QVERIFY2(call.is_object() && !call.empty(), (name + ": no call entries in the metadata").c_str());
       for (const auto& [out, how] : call.items()) {
@@ -200,7 +201,7 @@ class TestDiTS2V : public QObject {
       config.cross_attn_norm = c.at("cross_attn_norm");
       config.eps = c.at("eps");
       WanS2VAttentionBlock block(config);
-      load_state(*block, f, "model.");
+      weights::load_module(*block, *test::model_weights(f), "S2V attention block");
       const auto x = f.tensor("in.x");
       QCOMPARE(f.tensor("in.seq_lens").item<int64_t>(), x.size(1));  // self-attention over every token
       // in.freqs: [1, L, n, c, 2] float64, the same factors for every head
@@ -258,12 +259,15 @@ class TestDiTS2V : public QObject {
     S2V_REQUIRE_DATA(manifest_files, "dit_s2v_14b_manifest.json in " + test::parity_dir().string());
     std::ifstream in(path);
     const auto manifest = nlohmann::json::parse(in);
-    std::map<std::string, std::vector<int64_t>> found;
-    for (auto& [name, shape] : manifest["shapes"].items()) found[name] = shape.get<std::vector<int64_t>>();
+    const auto found = weights::load_manifest(path);
     const DiTConfig config;  // defaults = the real 14B
-    const auto check = check_state(expected_parameters(config), found);
-    QVERIFY2(check.ok(), check.describe().c_str());
-    QCOMPARE(static_cast<int64_t>(expected_parameters(config).size()), static_cast<int64_t>(found.size()));
+    const auto expected = expected_parameters(config);
+    QCOMPARE(found.size(), expected.size());
+    for (const auto& [name, shape] : expected) {
+      const auto it = found.find(name);
+      QVERIFY2(it != found.end(), name.c_str());
+      QVERIFY2(it->second.shape == shape, name.c_str());
+    }
     QCOMPARE(parameter_count(config), manifest["num_parameters"].get<int64_t>());
     qInfo("14B: %zu tensors, %lld parameters", found.size(), static_cast<long long>(parameter_count(config)));
   }
@@ -275,17 +279,17 @@ class TestDiTS2V : public QObject {
     auto f = weights::SafetensorsFile::open(path);
     const auto config = DiTConfig::from_json(test::metadata_json(f, "config"));
     WanModelS2V model(config);
-    auto expected = expected_parameters(config);
-    std::sort(expected.begin(), expected.end());
-    const auto actual = module_parameters(*model);
+    const auto expected = expected_parameters(config);
+    const auto actual = weights::expected_from_module(*model);
     QCOMPARE(actual.size(), expected.size());
-    for (size_t i = 0; i < actual.size(); ++i) {
-      QCOMPARE(actual[i].first, expected[i].first);
-      QCOMPARE(actual[i].second, expected[i].second);
+    for (const auto& [name, shape] : expected) {
+      const auto it = actual.find(name);
+      QVERIFY2(it != actual.end(), name.c_str());
+      QVERIFY2(it->second.shape == shape, name.c_str());
     }
-    // and equals the file's model.* names
-    const auto check = check_state(expected, state_shapes({&f}, "model."));
-    QVERIFY2(check.ok(), check.describe().c_str());
+    // and equals the file's model.* names, as the app's loader checks them
+    const auto issues = weights::validate(weights::ExpectedTensors(actual), *test::model_weights(f));
+    QVERIFY2(issues.empty(), issues.empty() ? "" : issues.front().name.c_str());
   }
 
   // The parameter dtype chosen at construction applies to every parameter.
@@ -296,7 +300,7 @@ class TestDiTS2V : public QObject {
     WanModelS2V model(config, torch::kBFloat16);
     for (const auto& p : model->named_parameters())
       QVERIFY2(p.value().scalar_type() == torch::kBFloat16, p.key().c_str());
-    load_state(*model, f, "model.");  // converts while copying
+    load_dit_weights(*model, *test::model_weights(f), torch::kCPU);  // converts while copying
     QCOMPARE(model->named_parameters()["blocks.0.modulation"].scalar_type(), torch::kBFloat16);
   }
 
@@ -320,8 +324,8 @@ class TestDiTS2V : public QObject {
     auto bf = weights::SafetensorsFile::open(broken);
     WanModelS2V model(config);
     try {
-      load_state(*model, bf, "model.");
-      QFAIL("load_state accepted a broken file");
+      load_dit_weights(*model, *test::model_weights(bf), torch::kCPU);
+      QFAIL("load_dit_weights accepted a broken file");
     } catch (const s2v::Error& e) {
       const std::string msg = e.what();
       qInfo("%s", msg.c_str());

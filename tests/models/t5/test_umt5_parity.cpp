@@ -1,10 +1,12 @@
 // umT5 encoder against the official T5Encoder outputs (every umt5_encoder_* parity file), and the
 // weight loader's error reporting.
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
 
 #include "common/parity.h"
+#include "common/weights_files.h"
 #include "models/base/error.h"
 #include "models/t5/umt5.h"
 
@@ -44,7 +46,7 @@ class UMT5Parity : public QObject {
     auto f = weights::SafetensorsFile::open(path);
     const auto cfg = t5::UMT5Config::from_json(test::metadata_json(f, "config").dump());
     t5::UMT5Encoder model(cfg);
-    t5::load_umt5(*model, state_source(f, "model."));
+    t5::load_umt5(*model, *test::model_weights(f));
     torch::NoGradGuard ng;
     auto out = model(f.tensor("in.ids"), f.tensor("in.mask"));
     const double err = test::rel_error(out, f.tensor("out.hidden"));
@@ -68,18 +70,20 @@ class UMT5Parity : public QObject {
     sd.erase("norm.weight");
     sd["blocks.0.ffn.fc1.weight"] = torch::zeros({16, 4});
     sd["decoder.head.weight"] = torch::zeros({3});
+    QTemporaryDir dir;
     try {
-      t5::load_umt5(*m, state_source(sd, "'test map'"));
+      t5::load_umt5(*m, *test::saved_weights(dir.filePath("test.safetensors").toStdString(), sd));
       QFAIL("load_umt5 accepted a bad state dict");
     } catch (const Error& e) {
       const std::string msg = e.what();
       qInfo("%s", e.what());
-      QVERIFY(msg.find("'test map'") != std::string::npos);
+      QVERIFY(msg.find("test.safetensors") != std::string::npos);
       QVERIFY(msg.find("2 missing") != std::string::npos);
       QVERIFY(msg.find("blocks.0.attn.k.weight") != std::string::npos);
       QVERIFY(msg.find("norm.weight") != std::string::npos);
       QVERIFY(msg.find("decoder.head.weight") != std::string::npos);
-      QVERIFY(msg.find("blocks.0.ffn.fc1.weight (expected [16, 8], found [16, 4])") != std::string::npos);
+      QVERIFY(msg.find("blocks.0.ffn.fc1.weight: found [16, 4], expected [16, 8]") != std::string::npos);
+      QCOMPARE(e.kind(), ErrorKind::Corrupt);
     }
     // nothing was copied: the module keeps its own weights
     QVERIFY(m->norm->weight.eq(1).all().item<bool>());
@@ -91,7 +95,8 @@ class UMT5Parity : public QObject {
     t5::UMT5Encoder src(c), dst(c);
     std::map<std::string, torch::Tensor> sd;
     for (const auto& p : src->named_parameters()) sd[p.key()] = p.value().to(torch::kBFloat16);
-    t5::load_umt5(*dst, state_source(sd, "'bf16 map'"));
+    QTemporaryDir dir;
+    t5::load_umt5(*dst, *test::saved_weights(dir.filePath("bf16.safetensors").toStdString(), sd));
     QCOMPARE(dst->blocks[0]->as<t5::T5SelfAttentionImpl>()->attn->q->weight.scalar_type(), torch::kFloat);
     QVERIFY(torch::equal(dst->token_embedding->weight,
                          src->token_embedding->weight.to(torch::kBFloat16).to(torch::kFloat)));

@@ -1,10 +1,12 @@
 // wav2vec2 (xlsr-53 structure) against the reference hidden states (every wav2vec2_* parity file),
 // the input normalisation, and the loader's name handling.
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
 
 #include "common/parity.h"
+#include "common/weights_files.h"
 #include "models/base/error.h"
 #include "models/wav2vec2/wav2vec2.h"
 
@@ -38,7 +40,7 @@ class Wav2Vec2Parity : public QObject {
     auto f = weights::SafetensorsFile::open(path);
     const auto cfg = wav2vec2::Wav2Vec2Config::from_json(test::metadata_json(f, "hf_config").dump());
     wav2vec2::Wav2Vec2Encoder model(cfg);
-    wav2vec2::load_wav2vec2(*model, state_source(f, "model."));
+    wav2vec2::load_wav2vec2(*model, test::model_weights(f));
     torch::NoGradGuard ng;
     const auto name = path.filename().string();
 
@@ -77,7 +79,8 @@ class Wav2Vec2Parity : public QObject {
     sd["lm_head.weight"] = torch::zeros({5, 16});
     sd["lm_head.bias"] = torch::zeros({5});
     sd["wav2vec2.masked_spec_embed"] = torch::zeros({16});
-    wav2vec2::load_wav2vec2(*dst, state_source(sd, "'hf map'"));
+    QTemporaryDir dir;
+    wav2vec2::load_wav2vec2(*dst, test::saved_weights(dir.filePath("hf.safetensors").toStdString(), sd));
     QVERIFY(torch::equal(dst->wav2vec2->encoder->pos_conv_embed->conv->weight_v,
                          src->wav2vec2->encoder->pos_conv_embed->conv->weight_v));
     torch::NoGradGuard ng;
@@ -92,15 +95,18 @@ class Wav2Vec2Parity : public QObject {
     sd.erase("wav2vec2.encoder.layers.1.attention.k_proj.bias");
     sd["wav2vec2.encoder.layer_norm.weight"] = torch::zeros({17});
     sd["wav2vec2.quantizer.codevectors"] = torch::zeros({1});
+    QTemporaryDir dir;
     try {
-      wav2vec2::load_wav2vec2(*m, state_source(sd, "'bad map'"));
+      wav2vec2::load_wav2vec2(*m, test::saved_weights(dir.filePath("bad.safetensors").toStdString(), sd));
       QFAIL("a bad state dict was accepted");
     } catch (const Error& e) {
       const std::string msg = e.what();
       qInfo("%s", e.what());
-      QVERIFY(msg.find("1 missing tensor(s): wav2vec2.encoder.layers.1.attention.k_proj.bias") != std::string::npos);
-      QVERIFY(msg.find("1 unexpected tensor(s): wav2vec2.quantizer.codevectors") != std::string::npos);
-      QVERIFY(msg.find("wav2vec2.encoder.layer_norm.weight (expected [16], found [17])") != std::string::npos);
+      QVERIFY(msg.find("bad.safetensors") != std::string::npos);
+      QVERIFY(msg.find("1 missing tensor (wav2vec2.encoder.layers.1.attention.k_proj.bias)") != std::string::npos);
+      QVERIFY(msg.find("1 unexpected tensor (wav2vec2.quantizer.codevectors)") != std::string::npos);
+      QVERIFY(msg.find("wav2vec2.encoder.layer_norm.weight: found [17], expected [16]") != std::string::npos);
+      QCOMPARE(e.kind(), ErrorKind::Corrupt);
     }
   }
 

@@ -181,6 +181,23 @@ class ValidateTest : public QObject {
     QVERIFY(torch::equal(fresh.proj->weight, before));
   }
 
+  // The loader of every module honours the job's cancel before each tensor: nothing is copied
+  // once the token is requested, and the error is s2v::Cancelled (the job ends "cancelled").
+  void loadModuleStopsOnCancel() {
+    TinyNet net;
+    const auto before = net.proj->weight.clone();
+    save_safetensors(at("tiny_cancel.safetensors"),
+                     {{"proj.weight", torch::randn({2, 3})}, {"proj.bias", torch::randn({2})}, {"scale", torch::ones({2})}});
+    s2v::CancelToken cancel;
+    cancel.request();
+    QVERIFY_THROWS_EXCEPTION(s2v::Cancelled,
+                             load_module(net, *open_checkpoint(at("tiny_cancel.safetensors")), "TinyNet", false, cancel));
+    QVERIFY(torch::equal(net.proj->weight, before));
+    s2v::CancelToken idle;
+    load_module(net, *open_checkpoint(at("tiny_cancel.safetensors")), "TinyNet", false, idle);
+    QVERIFY(!torch::equal(net.proj->weight, before));
+  }
+
   // GGUF writers drop size-1 dims ([1, 6, 4] stored as [6, 4]); every source whose stored shape
   // differs from the module's only in size-1 dims is accepted and reshaped on load.
   void loadModuleReshapesSizeOneDims() {
