@@ -549,7 +549,8 @@ int cmd_curate(const std::vector<std::string>& argv) {
   jobs::JobSpec spec;
   spec.kind = curation::kCurateKind;
   spec.title = "Curate " + std::to_string(a.positionals().size()) + " input(s)";
-  std::vector<std::string> inputs;
+  curation::CurateParams cp;
+  std::vector<std::string>& inputs = cp.inputs;
   std::vector<fs::path> input_paths;
   for (auto& in : a.positionals()) {
     std::error_code ec;
@@ -568,19 +569,27 @@ int cmd_curate(const std::vector<std::string>& argv) {
   const std::string db = std::filesystem::absolute(a.get("out")).string();
   check_utf8_path(db, "--out");
   check_output_target(db, input_paths);  // the database is never one of the clips, a device or a folder
-  spec.params = {{"inputs", inputs}, {"db", db}, {"preset", a.get("preset")}, {"shard", {si, sn}},
-                 {"sample_fps", sample_fps}, {"max_seconds", max_seconds}};
+  cp.db = db;
+  cp.preset = a.get("preset");
+  cp.shard_index = si;
+  cp.shard_count = sn;
+  cp.sample_fps = sample_fps;
+  cp.max_seconds = max_seconds;
   const double workers = a.get_double("jobs");
-  if (workers < 1 || workers > 64 || workers != std::floor(workers))
-    throw Error("--jobs takes a whole number from 1 to 64, not '" + a.get("jobs") + "'", ErrorKind::InvalidArgument);
-  spec.params["jobs"] = static_cast<int>(workers);
+  if (workers < 1 || workers > curation::kMaxCurateJobs || workers != std::floor(workers))
+    throw Error("--jobs takes a whole number from 1 to " + std::to_string(curation::kMaxCurateJobs) + ", not '" +
+                    a.get("jobs") + "'",
+                ErrorKind::InvalidArgument);
+  cp.jobs = static_cast<int>(workers);
   auto abs_or_empty = [](const std::string& v) { return v.empty() ? v : std::filesystem::absolute(v).string(); };
   for (const auto& n : curation::curation_networks()) {
     const std::string v = abs_or_empty(a.get(n.param));
     if (!v.empty() && !std::filesystem::exists(v))
       throw Error("--" + n.param + " '" + v + "' does not exist", ErrorKind::NotFound, v);
-    if (!v.empty()) spec.params[n.param] = v;
+    if (!v.empty()) cp.weights[n.param] = v;
   }
+  cp.validate();
+  spec.params = cp.to_json();
   jobs::JobStore store(jobs::JobStore::default_root());
   auto registry = make_registry();
   jobs::JobQueue queue(store, registry);

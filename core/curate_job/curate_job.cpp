@@ -82,30 +82,18 @@ Preset preset_of(const nlohmann::json& param) {
 std::string run_curate(jobs::JobContext& ctx) { return run_curate_with(ctx, CurateOptions{}); }
 
 std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base) {
-  const auto& p = ctx.params();
-  const auto inputs = p.at("inputs").get<std::vector<std::string>>();
-  const std::string db_path = p.at("db").get<std::string>();
-  const Preset preset = preset_of(p.value("preset", nlohmann::json("talking-head")));
-  int shard_i = 0, shard_n = 1;
-  if (p.contains("shard")) {
-    shard_i = p["shard"].at(0).get<int>();
-    shard_n = p["shard"].at(1).get<int>();
-  }
+  const CurateParams p = CurateParams::from_json(ctx.params());  // validated: a sentence on a bad value
+  const std::string& db_path = p.db;
+  const Preset preset = preset_of(p.preset);
   DecodeOptions dopt;
-  dopt.sample_fps = p.value("sample_fps", kDefaultSampleFps);
-  dopt.max_seconds = p.value("max_seconds", 0.0);
-  if (!(dopt.sample_fps > 0 && dopt.sample_fps <= kMaxSampleFps))  // NaN fails this too
-    throw Error("sample_fps must be above 0 and at most " + std::to_string(int(kMaxSampleFps)) + ", not " +
-                    std::to_string(dopt.sample_fps),
-                ErrorKind::InvalidArgument);
-  if (!(dopt.max_seconds >= 0 && std::isfinite(dopt.max_seconds)))
-    throw Error("max_seconds must be 0 (all) or a positive number", ErrorKind::InvalidArgument);
+  dopt.sample_fps = p.sample_fps;
+  dopt.max_seconds = p.max_seconds;
 
   jobs::Progress pr;
   pr.stage = "listing clips";
   ctx.report(pr, 0, 1);
   std::vector<std::string> skipped_folders;
-  const auto clips = shard_of(list_clips(inputs, &skipped_folders), shard_i, shard_n);
+  const auto clips = shard_of(list_clips(p.inputs, &skipped_folders), p.shard_index, p.shard_count);
   if (!skipped_folders.empty()) {
     pr.message = std::to_string(skipped_folders.size()) + " subfolder(s) not searched (e.g. '" +
                  skipped_folders.front() + "'): name them as inputs to score their clips";
@@ -114,10 +102,10 @@ std::string run_curate_with(jobs::JobContext& ctx, const CurateOptions& base) {
   }
   ResultsDb db(db_path);
   CurateOptions options = base;
-  options.workers = p.value("jobs", options.workers);
+  options.workers = p.jobs.value_or(options.workers);
   pr.stage = "loading models";
   ctx.report(pr, 0, 1);
-  load_curation_models(p, options);  // the paper's networks whose weights are given
+  load_curation_models(p.weights, options);  // the paper's networks whose weights are given
   apply_torch_threads_setting();  // the networks run on this worker thread: S2V_THREADS (weights/threads.h)
   if (options.clarity_model) {
     dopt.native_frames = options.clarity_model->native_frames_wanted();

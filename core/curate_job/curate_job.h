@@ -1,9 +1,6 @@
 #pragma once
 // The "curate" job: score a list of clips (files or folders) into a results database.
-// Params (JSON, all but inputs/db optional):
-//   {"inputs": [path...], "db": "scores.db",
-//    "preset": "talking-head" | "/path/preset.json" | {preset JSON, as Preset::to_json},
-//    "shard": [i, N], "sample_fps": 4, "max_seconds": 0}
+// Params: CurateParams (core/curation/curate_params.h), as its to_json() writes them.
 // Clips are listed in a stable order (folders expanded, sorted); shard i of N takes every clip
 // whose position p has p % N == i, so N machines split a corpus without a coordinator. A clip
 // already scored without error is skipped (resume); a clip that cannot be decoded gets a row with
@@ -13,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/curation/curate_params.h"
 #include "core/jobs/job.h"
 
 namespace s2v::curation {
@@ -20,7 +18,6 @@ namespace s2v::curation {
 struct CurateOptions;
 
 inline constexpr const char* kCurateKind = "curate";
-inline constexpr double kMaxSampleFps = 120.0;  // sample_fps above 0 and at most this
 
 // Files to score from inputs: files as given, folders expanded (one level, sorted) to the files
 // whose content probes as video. Throws s2v::Error(NotFound) for a missing input. Subfolders of

@@ -10,8 +10,11 @@
 
 namespace s2v::curation {
 
-void load_curation_models(const nlohmann::json& params, CurateOptions& options) {
-  auto path = [&](const char* name) { return params.value(name, std::string()); };
+void load_curation_models(const std::map<std::string, std::string>& weights, CurateOptions& options) {
+  auto path = [&](const char* name) {
+    const auto it = weights.find(name);
+    return it == weights.end() ? std::string() : it->second;
+  };
   if (const auto pose = path("pose_weights"); !pose.empty()) options.pose = pose::make_pose_model(pose);
   const std::string clip_w = path("clip_weights"), mlp_w = path("aesthetic_weights");
   if (!clip_w.empty() || !mlp_w.empty()) {

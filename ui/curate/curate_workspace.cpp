@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "core/curate_job/curate_job.h"
+#include "core/curation/curate_params.h"
 #include "core/curation/results_db.h"
 #include "ui/curate/clip_viewer.h"
 #include "ui/curate/curate_model.h"
@@ -300,20 +301,22 @@ void CurateWorkspace::choosePresetLoad() {
 void CurateWorkspace::submitCurate(const QStringList& inputs, const QString& db, const QString& title,
                                    double maxSeconds) {
   pendingDb_ = db;
-  std::vector<std::string> in;
-  for (const auto& s : inputs) in.push_back(s.toStdString());
-  jobs::JobSpec spec;
-  spec.kind = curation::kCurateKind;
-  spec.title = title.toStdString();
+  curation::CurateParams p;
+  for (const auto& s : inputs) p.inputs.push_back(s.toStdString());
+  p.db = db.toStdString();
   // The thresholds on screen judge the rows the job stores, so the table and the database agree.
-  spec.params = {{"inputs", in}, {"db", db.toStdString()}, {"preset", nlohmann::json::parse(model_->preset().to_json())}};
-  if (maxSeconds > 0) spec.params["max_seconds"] = maxSeconds;
+  p.preset = nlohmann::json::parse(model_->preset().to_json());
+  p.max_seconds = std::max(0.0, maxSeconds);
   // The networks chosen in Settings (the job checks and loads them; a bad file fails the job
   // with a sentence naming it).
   const AppSettings settings = AppSettings::load();
-  spec.params["jobs"] = settings.curationJobs;
+  p.jobs = settings.curationJobs;
   for (auto it = settings.curationWeights.begin(); it != settings.curationWeights.end(); ++it)
-    spec.params[it.key().toStdString()] = it.value().toStdString();
+    if (!it.value().isEmpty()) p.weights[it.key().toStdString()] = it.value().toStdString();
+  jobs::JobSpec spec;
+  spec.kind = curation::kCurateKind;
+  spec.title = title.toStdString();
+  spec.params = p.to_json();
   // The table follows the job from its first row: the rows of this database appear as they are
   // scored (the whole database, with clips scored by earlier runs, is read when the job ends).
   dbPath_ = db;
