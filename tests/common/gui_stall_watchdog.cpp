@@ -1,5 +1,6 @@
 // Linked into every GUI test (tests/ui/CMakeLists.txt): when the GUI thread stops processing
-// events for S2V_GUI_STALL_S seconds (default 60), print the GUI thread's stack and abort.
+// events for S2V_GUI_STALL_S seconds (default 120, under the GUI suites' 300 s ctest timeouts),
+// print the GUI thread's stack and abort.
 //
 // Why: a QTRY_* wait processes events in a loop; when something blocks the GUI thread the wait
 // never returns and ctest kills the test at its timeout with no clue where the thread was. The
@@ -53,7 +54,7 @@ class Watchdog {
  public:
   Watchdog() : gui_(pthread_self()) {  // static initialisation runs on the main (GUI) thread
     const char* env = std::getenv("S2V_GUI_STALL_S");
-    limit_ms_ = int64_t(1000 * (env ? std::atof(env) : 60.0));
+    limit_ms_ = int64_t(1000 * (env ? std::atof(env) : 120.0));
     if (limit_ms_ <= 0) return;  // S2V_GUI_STALL_S=0 turns it off (a debugger session)
     struct sigaction sa {};
     sa.sa_handler = dump_stack;

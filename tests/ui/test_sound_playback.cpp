@@ -124,7 +124,8 @@ class TestSoundPlayback : public QObject {
     QVERIFY(positions.count() >= 3);
     const double first = positions.first().at(0).toDouble(), last = positions.last().at(0).toDouble();
     qInfo() << "0.6 s of sound took" << ms << "ms; positions" << first << "..." << last;
-    QVERIFY2(first >= 0.5 - 1e-6 && first < 0.8, qPrintable(QString::number(first)));
+    // inside the trim (the first report comes one 50 ms tick after the start, later on a busy machine)
+    QVERIFY2(first >= 0.5 - 1e-6 && first < 1.1, qPrintable(QString::number(first)));
     QVERIFY2(last > first && last <= 1.1 + 0.05, qPrintable(QString::number(last)));
   }
 
